@@ -1,0 +1,75 @@
+import math
+
+import keras
+import numpy as np
+
+
+def check_finite(name, data):
+    """Raises a ValueError if an array argument holds NaN or inf.
+
+    Arrays (numpy or backend tensors) are checked; data sets, generators and
+    other iterables are left to `NaNGuard`, which watches the loss.
+
+    Args:
+        name: str. The argument's name, for the message.
+        data: the argument's value.
+    """
+    if data is None or not hasattr(data, "shape") or not hasattr(data, "dtype"):
+        return
+    try:
+        array = np.asarray(keras.ops.convert_to_numpy(data))
+    except Exception:  # Not convertible (a dataset, a generator): skip.
+        return
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` contains {int(bad.sum())} non-finite value(s) (NaN or "
+            f"inf), the first at index {first}. A VAE cannot learn from "
+            "them: clean or impute the data first."
+        )
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training with a clear error as soon as the loss is NaN or inf.
+
+    `keras_vae.VAE.fit` adds one automatically. Unlike
+    `keras.callbacks.TerminateOnNaN`, which stops quietly, it raises a
+    `FloatingPointError` that says where the loss broke and what usually
+    causes it, so a NaN run never passes for a finished one.
+
+    Args:
+        check_every: int. Check the loss every this many batches, default 1.
+
+    Example:
+
+    ```python
+    import keras
+    import keras_vae
+
+    callbacks = [keras_vae.callbacks.NaNGuard()]
+    ```
+    """
+
+    def __init__(self, check_every=1):
+        super().__init__()
+        self.check_every = int(check_every)
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not logs or "loss" not in logs or batch % self.check_every:
+            return
+        loss = float(np.asarray(keras.ops.convert_to_numpy(logs["loss"])))
+        if not math.isfinite(loss):
+            self.model.stop_training = True
+            raise FloatingPointError(
+                f"The training loss became {loss} at epoch {self._epoch + 1}, "
+                f"batch {batch + 1}. keras_vae clips log-variances, so this "
+                "usually comes from non-finite values in the data (check "
+                "`np.isfinite(x).all()`) or a learning rate that is too high."
+            )

@@ -1,0 +1,191 @@
+import keras
+from keras import ops
+
+from keras_vae import _validation
+from keras_vae import ops as vae_ops
+
+_INFERENCE_MODES = ("sample", "mean")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class ReparamSampling(keras.layers.Layer):
+    """Draws `z ~ N(mean, exp(log_var))` with the reparametrization trick.
+
+    The sample is written `z = mean + exp(0.5 * log_var) * eps` with
+    `eps ~ N(0, I)` drawn from `keras.random`: the randomness sits in `eps`,
+    which does not depend on the weights, so gradients flow through `mean`
+    and `log_var` to the encoder. The noise comes from a
+    `keras.random.SeedGenerator` owned by the layer, whose state is a
+    variable: every call, eager or compiled (`jax.jit`, `tf.function`),
+    draws fresh noise, and two layers built with the same `seed` draw the
+    same noise on the same backend.
+
+    Optionally the layer also adds the closed-form KL divergence from
+    `N(mean, exp(log_var))` to the prior `N(0, I)` with `add_loss`, summed
+    over the latent dimensions, averaged over the batch and multiplied by
+    `kl_weight` (the beta of a beta-VAE). With `kl_warmup_steps > 0` the
+    weight grows linearly from 0 to `kl_weight` over that many training
+    calls (KL warm-up, or annealing); the step count is a non-trainable
+    variable, so it is saved with the model and keeps counting after a
+    reload. This makes the layer a drop-in replacement for
+    `tfp.layers.MultivariateNormalTriL` + `KLDivergenceAddLoss` in any
+    Keras 3 model.
+
+    Log-variances are clipped to `[-30, 20]` before use (see
+    `keras_vae.ops.clip_log_var`), so even extreme inputs give finite
+    samples and a finite KL.
+
+    Args:
+        num_samples: int. Samples drawn per input, default 1. With 1 the
+            output has the shape of `mean`; with `k > 1` a sample axis is
+            inserted after the batch axis: `(batch, k, ...)`.
+        kl_weight: float >= 0. Weight of the KL term added with `add_loss`;
+            0 adds no loss. Defaults to 1.0.
+        kl_warmup_steps: int >= 0. Training calls over which the KL weight
+            grows from 0 to `kl_weight`. Defaults to 0 (no warm-up).
+        inference: str. What the layer returns when `training` is falsy:
+            `"sample"` (default) draws as in training, `"mean"` returns the
+            mean (repeated `num_samples` times if `num_samples > 1`), which
+            makes inference deterministic.
+        seed: int or None. Seed of the layer's `SeedGenerator`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a list or tuple `[mean, log_var]` of two tensors of the same
+            shape `(batch, ...)`.
+        training: bool. Whether the call is part of training; it decides
+            between sampling and `inference`, and advances the warm-up.
+
+    Input shape:
+        Two tensors `(batch, latent_dim)` (any shape works, as long as both
+        match; the KL sums over every non-batch axis).
+
+    Output shape:
+        `(batch, latent_dim)` if `num_samples == 1`, else
+        `(batch, num_samples, latent_dim)`.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    import keras_vae
+
+    inputs = keras.Input((16,))
+    h = keras.layers.Dense(32, activation="relu")(inputs)
+    mean, log_var = keras_vae.layers.GaussianEncoderHead(latent_dim=4)(h)
+    z = keras_vae.layers.ReparamSampling(kl_weight=1.0, seed=0)(
+        [mean, log_var]
+    )
+    outputs = keras.layers.Dense(16)(z)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")  # + KL, via add_loss
+    model.fit(np.random.rand(64, 16), np.random.rand(64, 16), verbose=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        num_samples=1,
+        kl_weight=1.0,
+        kl_warmup_steps=0,
+        inference="sample",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_samples = _validation.positive_int("num_samples", num_samples)
+        self.kl_weight = _validation.non_negative_float("kl_weight", kl_weight)
+        self.kl_warmup_steps = _validation.non_negative_int(
+            "kl_warmup_steps", kl_warmup_steps
+        )
+        self.inference = _validation.one_of(
+            "inference", inference, _INFERENCE_MODES
+        )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _check_input_shapes(self, shapes):
+        is_pair = isinstance(shapes, (list, tuple)) and len(shapes) == 2
+        if not is_pair or not all(
+            isinstance(shape, (list, tuple)) for shape in shapes
+        ):
+            count = len(shapes) if isinstance(shapes, (list, tuple)) else 1
+            raise ValueError(
+                "`ReparamSampling` expects a list of exactly two tensors, "
+                f"[mean, log_var]. Received {count} input(s) of shape(s): "
+                f"{shapes}"
+            )
+        mean_shape, log_var_shape = (tuple(shape) for shape in shapes)
+        if mean_shape[1:] != log_var_shape[1:]:
+            raise ValueError(
+                "`mean` and `log_var` must have the same shape. Received: "
+                f"mean.shape={mean_shape}, log_var.shape={log_var_shape}"
+            )
+
+    def build(self, input_shape):
+        if self.kl_warmup_steps > 0:
+            self.kl_step = self.add_weight(
+                name="kl_step",
+                shape=(),
+                dtype="int32",
+                initializer="zeros",
+                trainable=False,
+                aggregation="only_first_replica",
+            )
+
+    def current_kl_weight(self):
+        """The KL weight in force now: `kl_weight` times the warm-up ramp.
+
+        Returns:
+            A float32 scalar tensor.
+        """
+        step = self.kl_step if self.kl_warmup_steps > 0 else 0
+        return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.kl_weight)
+
+    def call(self, inputs, training=None):
+        if not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        self._check_input_shapes([tuple(x.shape) for x in inputs])
+        mean, log_var = inputs
+        mean = ops.cast(mean, "float32")
+        log_var = vae_ops.clip_log_var(log_var)
+        if self.num_samples > 1:
+            mean = ops.expand_dims(mean, 1)
+            log_var = ops.expand_dims(log_var, 1)
+        if training or self.inference == "sample":
+            shape = ops.shape(mean)
+            if self.num_samples > 1:
+                shape = (shape[0], self.num_samples) + tuple(shape[2:])
+            eps = keras.random.normal(shape, seed=self.seed_generator)
+            z = mean + ops.exp(0.5 * log_var) * eps
+        elif self.num_samples > 1:
+            z = ops.repeat(mean, self.num_samples, axis=1)
+        else:
+            z = mean
+        if self.kl_weight > 0:
+            kl = vae_ops.kl_divergence_standard_normal(*inputs)
+            self.add_loss(self.current_kl_weight() * ops.mean(kl))
+            if training and self.kl_warmup_steps > 0:
+                self.kl_step.assign(self.kl_step + 1)
+        return ops.cast(z, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        self._check_input_shapes(input_shape)
+        mean_shape = tuple(input_shape[0])
+        if self.num_samples > 1:
+            return (mean_shape[0], self.num_samples) + mean_shape[1:]
+        return mean_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_samples": self.num_samples,
+                "kl_weight": self.kl_weight,
+                "kl_warmup_steps": self.kl_warmup_steps,
+                "inference": self.inference,
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,5 @@
+"""Keras models for VAEs."""
+
+from keras_vae.models.vae import VAE
+
+__all__ = ["VAE"]

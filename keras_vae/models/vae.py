@@ -1,0 +1,590 @@
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_vae import _validation
+from keras_vae import ops as vae_ops
+from keras_vae.callbacks.nan_guard import NaNGuard
+from keras_vae.callbacks.nan_guard import check_finite
+from keras_vae.layers.gaussian_encoder_head import GaussianEncoderHead
+from keras_vae.layers.reparam_sampling import ReparamSampling
+
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned")
+OBJECTIVES = ("elbo", "iwae")
+
+
+class _LearnedLogVariance(keras.layers.Layer):
+    """Holds one trainable log-variance per output value (internal)."""
+
+    def build(self, input_shape):
+        self.log_var = self.add_weight(
+            name="log_var",
+            shape=tuple(input_shape[1:]),
+            initializer="zeros",
+            autocast=False,
+        )
+
+    def call(self, inputs):
+        return ops.cast(self.log_var, "float32")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[1:])
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(keras.Model):
+    """A variational autoencoder built from any Keras encoder and decoder.
+
+    The model chains `encoder -> GaussianEncoderHead -> ReparamSampling ->
+    decoder`: the encoder's features become a Gaussian `q(z|x)` over the
+    latent space, a sample `z` of it is decoded into the parameters of the
+    likelihood `p(x|z)`, and training maximizes the evidence lower bound
+
+        ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || N(0, I))
+
+    or, with `objective="iwae"`, the tighter importance-weighted bound of
+    Burda et al. (2015) with `num_samples` samples. The loss is the
+    negative bound, in nats per example, averaged over the batch: the
+    reconstruction term sums over every value of an example (pixels), it
+    is never a mean over pixels, so the numbers compare directly with the
+    literature.
+
+    Both terms are added with `add_loss` inside `call()`, so the model
+    trains with `compile(optimizer=...)` and no `loss` argument, on every
+    backend. `fit` shows and records `loss`, `reconstruction` (the
+    negative log-likelihood), `kl` (unweighted) and `elbo`, and their
+    `val_` twins.
+
+    Likelihoods (`likelihood`):
+
+    - `"bernoulli"`: the decoder outputs logits, one per value; for data in
+      `[0, 1]`, ideally binarized (the standard for MNIST likelihoods).
+    - `"gaussian"`: the decoder outputs the mean; fixed variance
+      `gaussian_variance`.
+    - `"gaussian_learned"`: the decoder outputs the mean; one variance per
+      output value is learned (a trainable weight of the model).
+
+    KL weighting: the KL term is multiplied by `beta` (a beta-VAE when
+    `beta != 1`); with `kl_warmup_steps > 0` the weight grows linearly from
+    0 to `beta` over that many training steps. The step count is a
+    variable, so it is saved and restored with the model, and it advances
+    inside compiled training steps on every backend.
+
+    Args:
+        encoder: a Keras layer or model mapping a batch of data to features
+            of any shape.
+        decoder: a Keras layer or model mapping `(batch, latent_dim)` latent
+            vectors to the likelihood's parameters, shaped like the data.
+        latent_dim: int > 0. Dimension of the latent space.
+        likelihood: str. One of `"bernoulli"` (default), `"gaussian"`,
+            `"gaussian_learned"`.
+        gaussian_variance: float > 0. Variance of the `"gaussian"`
+            likelihood, default 1.0.
+        beta: float >= 0. Weight of the KL term, default 1.0.
+        kl_warmup_steps: int >= 0. Training steps for the KL weight to grow
+            from 0 to `beta`, default 0 (no warm-up).
+        objective: str. `"elbo"` (default) or `"iwae"`.
+        num_samples: int > 0. Latent samples per example in training; the
+            ELBO averages over them, the IWAE bound log-mean-exps them.
+            Default 1.
+        parameterization: str. Variance parameterization of the encoder
+            head, `"log_var"` (default) or `"softplus"`.
+        seed: int or None. Seed of the sampling noise.
+        **kwargs: base model arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a batch of data, shaped like the encoder's input.
+        training: bool. Whether the call is a training step.
+
+    Returns (from `call`):
+        The decoder's output: logits (Bernoulli) or means (Gaussian), shaped
+        like `inputs`, or `(batch, num_samples, ...)` if `num_samples > 1`.
+        Use `reconstruct`, `decode` and `sample` for images.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    import keras_vae
+
+    encoder = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(),
+         keras.layers.Dense(64, activation="relu")]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(28 * 28),
+         keras.layers.Reshape((28, 28, 1))]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae.compile(optimizer="adam")
+    x = (np.random.rand(256, 28, 28, 1) > 0.5).astype("float32")
+    history = vae.fit(x, epochs=1, batch_size=64, verbose=0)
+    print(sorted(history.history))  # ['elbo', 'kl', 'loss', 'reconstruction']
+    images = vae.sample(4, seed=1)  # (4, 28, 28, 1) probabilities
+    ```
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        latent_dim,
+        likelihood="bernoulli",
+        gaussian_variance=1.0,
+        beta=1.0,
+        kl_warmup_steps=0,
+        objective="elbo",
+        num_samples=1,
+        parameterization="log_var",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(value, keras.layers.Layer):
+                raise ValueError(
+                    f"`{name}` must be a Keras layer or model. "
+                    f"Received: {name}={value!r} of type {type(value)}"
+                )
+        self.latent_dim = _validation.positive_int("latent_dim", latent_dim)
+        self.likelihood = _validation.one_of(
+            "likelihood", likelihood, LIKELIHOODS
+        )
+        self.gaussian_variance = _validation.positive_float(
+            "gaussian_variance", gaussian_variance
+        )
+        self.beta = _validation.non_negative_float("beta", beta)
+        self.kl_warmup_steps = _validation.non_negative_int(
+            "kl_warmup_steps", kl_warmup_steps
+        )
+        self.objective = _validation.one_of("objective", objective, OBJECTIVES)
+        self.num_samples = _validation.positive_int("num_samples", num_samples)
+        self.parameterization = parameterization
+        self.seed = seed
+
+        self.encoder = encoder
+        self.decoder = decoder
+        self.encoder_head = GaussianEncoderHead(
+            latent_dim,
+            parameterization=parameterization,
+            dtype=self.dtype_policy,
+            name="encoder_head",
+        )
+        # The model adds the KL itself (below), so the sampler adds none.
+        self.sampler = ReparamSampling(
+            num_samples=num_samples,
+            kl_weight=0.0,
+            seed=seed,
+            dtype=self.dtype_policy,
+            name="sampler",
+        )
+        self.prior_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1
+        )
+        if self.likelihood == "gaussian_learned":
+            self.observation_log_var = _LearnedLogVariance(
+                name="observation_log_var"
+            )
+        if self.kl_warmup_steps > 0:
+            self.kl_step = self.add_weight(
+                name="kl_step",
+                shape=(),
+                dtype="int32",
+                initializer="zeros",
+                trainable=False,
+                aggregation="only_first_replica",
+            )
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self._step_terms = None
+
+    # ------------------------------------------------------------------
+    # Building blocks shared by training and evaluation.
+
+    def _encoder_input_shape(self):
+        shape = getattr(self.encoder, "input_shape", None)
+        if isinstance(shape, tuple) and all(
+            d is None or isinstance(d, int) for d in shape
+        ):
+            return shape
+        return None
+
+    def _check_data_shape(self, shape):
+        expected = self._encoder_input_shape()
+        if expected is None:
+            return
+        shape = tuple(shape)
+        if len(shape) != len(expected) or any(
+            e is not None and e != s for e, s in zip(expected[1:], shape[1:])
+        ):
+            raise ValueError(
+                "The data does not fit the model: the encoder expects inputs "
+                f"of shape {expected} (batch first), but the data has shape "
+                f"{shape}."
+            )
+
+    def _encode(self, x, training=None):
+        return self.encoder_head(self.encoder(x, training=training))
+
+    def _decode_params(self, z, training=None):
+        """Decoder output for `z` of shape (B, L) or (B, k, L)."""
+        if len(z.shape) == 2:
+            return self.decoder(z, training=training)
+        batch, k = ops.shape(z)[0], z.shape[1]
+        params = self.decoder(
+            ops.reshape(z, (-1, self.latent_dim)), training=training
+        )
+        return ops.reshape(params, (batch, k) + tuple(params.shape[1:]))
+
+    def _log_likelihood_terms(self, x, params):
+        """log p(x|z) per example (and per sample if params has a k axis)."""
+        event_ndims = len(x.shape) - 1
+        if tuple(params.shape[-event_ndims:]) != tuple(x.shape[1:]) or (
+            len(params.shape) not in (len(x.shape), len(x.shape) + 1)
+        ):
+            raise ValueError(
+                "The decoder's output does not fit the data: decoder output "
+                f"shape {tuple(params.shape)}, data shape {tuple(x.shape)}. "
+                "The decoder must map (batch, latent_dim) to the data shape."
+            )
+        if len(params.shape) == len(x.shape) + 1:
+            x = ops.expand_dims(x, 1)
+        if self.likelihood == "bernoulli":
+            return vae_ops.bernoulli_log_prob(x, params, event_ndims)
+        if self.likelihood == "gaussian":
+            log_var = math.log(self.gaussian_variance)
+        else:
+            log_var = self.observation_log_var(x)
+        return vae_ops.normal_log_prob(x, params, log_var, event_ndims)
+
+    def _log_weights(self, x, mean, log_var, z, params, kl_weight=1.0):
+        """log p(x|z) + kl_weight * (log p(z) - log q(z|x)), shape (B, k)."""
+        log_px = self._log_likelihood_terms(x, params)
+        log_pz = vae_ops.standard_normal_log_prob(z)
+        log_qz = vae_ops.normal_log_prob(
+            z, ops.expand_dims(mean, 1), ops.expand_dims(log_var, 1)
+        )
+        return log_px + kl_weight * (log_pz - log_qz), log_px
+
+    def current_kl_weight(self):
+        """The KL weight in force now: `beta` times the warm-up ramp.
+
+        Returns:
+            A float32 scalar tensor.
+        """
+        step = self.kl_step if self.kl_warmup_steps > 0 else 0
+        return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.beta)
+
+    # ------------------------------------------------------------------
+    # Keras model API.
+
+    def call(self, inputs, training=None):
+        x = inputs
+        self._check_data_shape(x.shape)
+        mean, log_var = self._encode(x, training=training)
+        z = self.sampler([mean, log_var], training=training)
+        params = self._decode_params(z, training=training)
+        kl = vae_ops.kl_divergence_standard_normal(mean, log_var)
+        kl_weight = self.current_kl_weight()
+        if training and self.kl_warmup_steps > 0:
+            self.kl_step.assign(self.kl_step + 1)
+
+        if self.objective == "iwae":
+            z3 = z if self.num_samples > 1 else ops.expand_dims(z, 1)
+            p3 = params if self.num_samples > 1 else ops.expand_dims(params, 1)
+            log_w, log_px = self._log_weights(
+                x, mean, log_var, z3, p3, kl_weight
+            )
+            reconstruction = -ops.mean(log_px)
+            self.add_loss(-ops.mean(vae_ops.log_mean_exp(log_w, axis=1)))
+        else:
+            reconstruction = -ops.mean(self._log_likelihood_terms(x, params))
+            self.add_loss(reconstruction)
+            self.add_loss(kl_weight * ops.mean(kl))
+        # Read back by `compute_loss`, in the same step, for the metrics.
+        self._step_terms = (reconstruction, ops.mean(kl))
+        return params
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if sample_weight is not None:
+            raise ValueError(
+                "`VAE` does not support `sample_weight`: its loss is the "
+                "negative ELBO averaged over the batch. Received: "
+                f"sample_weight={sample_weight}"
+            )
+        if y is not None and self._compile_loss is None:
+            raise ValueError(
+                "`VAE.fit` takes the data as `x` only: the model reconstructs "
+                "its own inputs. Received a `y` argument (targets) without a "
+                "`loss` in `compile()`; drop `y`, e.g. `vae.fit(x)`."
+            )
+        loss = super().compute_loss(
+            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
+        )
+        if self._step_terms is not None:
+            reconstruction, kl = self._step_terms
+            self.reconstruction_tracker.update_state(reconstruction)
+            self.kl_tracker.update_state(kl)
+            self.elbo_tracker.update_state(-(reconstruction + kl))
+            self._step_terms = None
+        return loss
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Trains the model, as `keras.Model.fit`, with two safety nets.
+
+        Arrays holding NaN or inf are refused up front with an error that
+        says where, and a `keras_vae.callbacks.NaNGuard` is added to the
+        callbacks (unless one is there, or `keras.callbacks.TerminateOnNaN`)
+        so that a loss that turns NaN stops training with a clear error
+        instead of running on silently.
+
+        Args:
+            x: the data (arrays, a `tf.data.Dataset`, a
+                `keras.utils.PyDataset`, ...). No `y`: the model
+                reconstructs `x`.
+            y: must be `None` unless `compile()` was given a `loss`.
+            *args: further positional arguments of `keras.Model.fit`.
+            **kwargs: keyword arguments of `keras.Model.fit`.
+
+        Returns:
+            A `keras.callbacks.History`.
+        """
+        check_finite("x", x)
+        validation_data = kwargs.get("validation_data")
+        if validation_data is not None and not isinstance(
+            validation_data, tuple
+        ):
+            check_finite("validation_data", validation_data)
+        if len(args) < 4:  # `callbacks` was not given positionally.
+            callbacks = list(kwargs.pop("callbacks", None) or [])
+            guards = (NaNGuard, keras.callbacks.TerminateOnNaN)
+            if not any(isinstance(c, guards) for c in callbacks):
+                callbacks.append(NaNGuard())
+            kwargs["callbacks"] = callbacks
+        return super().fit(x, y, *args, **kwargs)
+
+    # ------------------------------------------------------------------
+    # The user-facing API: numpy in, numpy out, in batches.
+
+    def _batched(self, fn, inputs, batch_size):
+        batch_size = _validation.positive_int("batch_size", batch_size)
+        outputs = []
+        for start in range(0, len(inputs), batch_size):
+            result = fn(inputs[start : start + batch_size])
+            outputs.append(
+                keras.tree.map_structure(ops.convert_to_numpy, result)
+            )
+        if not outputs:
+            raise ValueError("Received an empty input (0 examples).")
+        if isinstance(outputs[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*outputs))
+        return np.concatenate(outputs)
+
+    def _as_data(self, x):
+        x = np.asarray(ops.convert_to_numpy(x), dtype="float32")
+        self._check_data_shape(x.shape)
+        return x
+
+    def _mean_of_likelihood(self, params):
+        if self.likelihood == "bernoulli":
+            return ops.sigmoid(ops.cast(params, "float32"))
+        return ops.cast(params, "float32")
+
+    def encode(self, x, batch_size=256):
+        """Encodes data into the mean and log-variance of `q(z|x)`.
+
+        Args:
+            x: array of shape `(n, ...)`, like the training data.
+            batch_size: int. Examples per forward pass, default 256.
+
+        Returns:
+            A tuple `(mean, log_var)` of numpy arrays `(n, latent_dim)`.
+
+        Example:
+
+        ```python
+        mean, log_var = vae.encode(x)
+        ```
+        """
+        x = self._as_data(x)
+        return self._batched(
+            lambda b: self._encode(b, training=False), x, batch_size
+        )
+
+    def decode(self, z, batch_size=256):
+        """Decodes latent vectors into the mean of `p(x|z)`.
+
+        For the Bernoulli likelihood that is the probability of each value
+        being 1 (the image); for the Gaussian ones, the mean.
+
+        Args:
+            z: array `(n, latent_dim)`.
+            batch_size: int. Vectors per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(n, ...)` shaped like the data.
+
+        Example:
+
+        ```python
+        images = vae.decode(np.zeros((1, vae.latent_dim)))
+        ```
+        """
+        z = np.asarray(ops.convert_to_numpy(z), dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must have shape (n, latent_dim={self.latent_dim}). "
+                f"Received: z.shape={z.shape}"
+            )
+        return self._batched(
+            lambda b: self._mean_of_likelihood(self.decoder(b, training=False)),
+            z,
+            batch_size,
+        )
+
+    def reconstruct(self, x, sample=False, batch_size=256):
+        """Encodes and decodes data.
+
+        Args:
+            x: array `(n, ...)`, like the training data.
+            sample: bool. If False (default), decode the mean of `q(z|x)`
+                (deterministic); if True, decode a sample of it.
+            batch_size: int. Examples per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array shaped like `x`: the mean of `p(x|z)`.
+
+        Example:
+
+        ```python
+        reconstructions = vae.reconstruct(x[:8])
+        ```
+        """
+        x = self._as_data(x)
+
+        def step(batch):
+            mean, log_var = self._encode(batch, training=False)
+            z = self.sampler([mean, log_var], training=True) if sample else mean
+            if sample and self.num_samples > 1:
+                z = z[:, 0]
+            return self._mean_of_likelihood(self.decoder(z, training=False))
+
+        return self._batched(step, x, batch_size)
+
+    def sample(self, num_samples, seed=None, batch_size=256):
+        """Generates new data: decodes draws from the prior N(0, I).
+
+        Args:
+            num_samples: int > 0. How many examples to generate.
+            seed: int, `keras.random.SeedGenerator` or None. The same int
+                gives the same examples; None uses the model's own
+                generator (fresh examples at every call).
+            batch_size: int. Examples per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(num_samples, ...)`: the mean of
+            `p(x|z)` for each draw (probabilities, for Bernoulli).
+
+        Example:
+
+        ```python
+        images = vae.sample(16, seed=0)
+        ```
+        """
+        num_samples = _validation.positive_int("num_samples", num_samples)
+        z = keras.random.normal(
+            (num_samples, self.latent_dim),
+            seed=self.prior_seed_generator if seed is None else seed,
+        )
+        return self.decode(z, batch_size=batch_size)
+
+    def log_likelihood(
+        self,
+        x,
+        num_samples=1000,
+        batch_size=100,
+        samples_per_step=None,
+        seed=None,
+        verbose="auto",
+    ):
+        """Importance-weighted estimate of `log p(x)`, per example, in nats.
+
+        With `k = num_samples` draws `z_i ~ q(z|x)`,
+        `log p(x) ~= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`, the
+        log-mean-exp being computed stably. The estimate is a lower bound
+        whose expectation increases with `k` towards `log p(x)` (Burda et
+        al., 2015); k=5000 is the standard for MNIST test likelihoods. The
+        work is batched (`batch_size` examples times `samples_per_step`
+        samples per compiled step), so any `k` fits in memory.
+
+        Args:
+            x: array `(n, ...)`, like the training data (for MNIST NLLs,
+                binarized).
+            num_samples: int > 0. Importance samples per example `k`.
+            batch_size: int > 0. Examples per step, default 100.
+            samples_per_step: int or None. Samples per example per step;
+                None picks `min(k, max(1, 20000 // batch_size))`.
+            seed: int or None. Seed of the importance samples.
+            verbose: `"auto"`, 0 or 1: a progress bar over the steps.
+
+        Returns:
+            A float64 numpy array `(n,)`: the estimates of `log p(x)`. The
+            negative mean is the test NLL usually reported.
+
+        Example:
+
+        ```python
+        nll = -vae.log_likelihood(x_test, num_samples=100).mean()
+        ```
+        """
+        from keras_vae.models.importance_weights import ImportanceWeights
+
+        num_samples = _validation.positive_int("num_samples", num_samples)
+        batch_size = _validation.positive_int("batch_size", batch_size)
+        if samples_per_step is None:
+            samples_per_step = min(num_samples, max(1, 20000 // batch_size))
+        samples_per_step = _validation.positive_int(
+            "samples_per_step", samples_per_step
+        )
+        x = self._as_data(x)
+        weights_model = ImportanceWeights(
+            self, samples_per_step=samples_per_step, seed=seed
+        )
+        return weights_model.log_likelihood(
+            x, num_samples, batch_size=batch_size, verbose=verbose
+        )
+
+    # ------------------------------------------------------------------
+    # Serialization.
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "latent_dim": self.latent_dim,
+                "likelihood": self.likelihood,
+                "gaussian_variance": self.gaussian_variance,
+                "beta": self.beta,
+                "kl_warmup_steps": self.kl_warmup_steps,
+                "objective": self.objective,
+                "num_samples": self.num_samples,
+                "parameterization": self.parameterization,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
