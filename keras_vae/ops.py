@@ -32,7 +32,7 @@ def _float32(x):
 
 
 def _event_axes(x, event_ndims):
-    """Returns the trailing `event_ndims` axes of `x` (all but axis 0 if None)."""
+    """Returns the trailing `event_ndims` axes of `x` (all but 0 if None)."""
     ndim = len(x.shape)
     if event_ndims is None:
         event_ndims = ndim - 1
