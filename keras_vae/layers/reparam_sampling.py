@@ -3,12 +3,13 @@ from keras import ops
 
 from keras_vae import _validation
 from keras_vae import ops as vae_ops
+from keras_vae._seed_state import SeedStateMixin
 
 _INFERENCE_MODES = ("sample", "mean")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class ReparamSampling(keras.layers.Layer):
+class ReparamSampling(SeedStateMixin, keras.layers.Layer):
     """Draws `z ~ N(mean, exp(log_var))` with the reparametrization trick.
 
     The sample is written `z = mean + exp(0.5 * log_var) * eps` with

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_vae import _validation
 from keras_vae import ops as vae_ops
+from keras_vae._seed_state import SeedStateMixin
 from keras_vae.callbacks.nan_guard import NaNGuard
 from keras_vae.callbacks.nan_guard import check_finite
 from keras_vae.layers.gaussian_encoder_head import GaussianEncoderHead
@@ -13,6 +14,18 @@ from keras_vae.layers.reparam_sampling import ReparamSampling
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned")
 OBJECTIVES = ("elbo", "iwae")
+
+_TARGETS_ERROR = (
+    "`VAE` trains on the data alone (`x`): the model reconstructs its own "
+    "inputs. It received targets `y` (as an argument, or as the second "
+    "element of each batch of a data set: map `(x, y)` batches to `x`) "
+    "and `compile()` was given no `loss` to use them with. Drop them, "
+    "e.g. `vae.fit(x)`."
+)
+_SAMPLE_WEIGHT_ERROR = (
+    "`VAE` does not support `sample_weight`: its loss is the negative ELBO "
+    "averaged over the batch. Received: sample_weight={}"
+)
 
 
 class _LearnedLogVariance(keras.layers.Layer):
@@ -34,7 +47,7 @@ class _LearnedLogVariance(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class VAE(keras.Model):
+class VAE(SeedStateMixin, keras.Model):
     """A variational autoencoder built from any Keras encoder and decoder.
 
     The model chains `encoder -> GaussianEncoderHead -> ReparamSampling ->
@@ -312,18 +325,11 @@ class VAE(keras.Model):
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
+        # Data sets that yield (x, y) or (x, y, w) tuples end up here.
         if sample_weight is not None:
-            raise ValueError(
-                "`VAE` does not support `sample_weight`: its loss is the "
-                "negative ELBO averaged over the batch. Received: "
-                f"sample_weight={sample_weight}"
-            )
+            raise ValueError(_SAMPLE_WEIGHT_ERROR.format(sample_weight))
         if y is not None and self._compile_loss is None:
-            raise ValueError(
-                "`VAE.fit` takes the data as `x` only: the model reconstructs "
-                "its own inputs. Received a `y` argument (targets) without a "
-                "`loss` in `compile()`; drop `y`, e.g. `vae.fit(x)`."
-            )
+            raise ValueError(_TARGETS_ERROR)
         loss = super().compute_loss(
             x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
         )
@@ -355,7 +361,15 @@ class VAE(keras.Model):
         Returns:
             A `keras.callbacks.History`.
         """
+        if y is not None and self._compile_loss is None:
+            raise ValueError(_TARGETS_ERROR)
+        if kwargs.get("sample_weight") is not None:
+            raise ValueError(
+                _SAMPLE_WEIGHT_ERROR.format(kwargs["sample_weight"])
+            )
         check_finite("x", x)
+        if hasattr(x, "shape"):
+            self._check_data_shape(x.shape)
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(
             validation_data, tuple

@@ -1,0 +1,163 @@
+"""Training throughput: keras_vae.VAE against the same network in plain Keras.
+
+The network is the classic 784-512-256-(32)-256-512-784 MLP VAE with a
+Bernoulli decoder. The plain-Keras version is written as the Keras VAE
+example writes it: a `Sampling` layer that adds the KL with `add_loss`, and
+a summed binary cross-entropy as the compiled loss. Both train on the same
+60,000 MNIST-shaped binary images, batch 128, in the same process. After a
+warm-up epoch each, the two models alternate single epochs and the median
+epoch time of each gives its samples/s.
+
+Run one backend, or all three (each in its own process):
+
+    python benchmarks/bench_training.py --backend tensorflow
+    python benchmarks/bench_training.py --backend all
+
+It prints a table and the ratio keras_vae / plain (target >= 0.97).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def build_models(keras, keras_vae, latent_dim=32):
+    from keras import ops
+
+    def encoder_body(inputs):
+        h = keras.layers.Flatten()(inputs)
+        h = keras.layers.Dense(512, activation="relu")(h)
+        return keras.layers.Dense(256, activation="relu")(h)
+
+    def decoder_body(z):
+        h = keras.layers.Dense(256, activation="relu")(z)
+        h = keras.layers.Dense(512, activation="relu")(h)
+        h = keras.layers.Dense(784)(h)
+        return keras.layers.Reshape((28, 28, 1))(h)
+
+    # keras_vae.
+    inputs = keras.Input((28, 28, 1))
+    encoder = keras.Model(inputs, encoder_body(inputs))
+    latent = keras.Input((latent_dim,))
+    decoder = keras.Model(latent, decoder_body(latent))
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=latent_dim, seed=0)
+    vae.compile(optimizer="adam")
+
+    # Plain Keras, as in the Keras VAE example.
+    class Sampling(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(0)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            kl = -0.5 * (
+                1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)
+            )
+            self.add_loss(ops.mean(ops.sum(kl, axis=1)))
+            eps = keras.random.normal(
+                ops.shape(z_mean), seed=self.seed_generator
+            )
+            return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def reconstruction_loss(x, logits):
+        bce = keras.losses.binary_crossentropy(
+            x, logits, from_logits=True, axis=()
+        )
+        return ops.sum(bce, axis=(1, 2, 3))
+
+    inputs = keras.Input((28, 28, 1))
+    h = encoder_body(inputs)
+    z_mean = keras.layers.Dense(latent_dim)(h)
+    z_log_var = keras.layers.Dense(latent_dim)(h)
+    z = Sampling()([z_mean, z_log_var])
+    plain = keras.Model(inputs, decoder_body(z))
+    plain.compile(optimizer="adam", loss=reconstruction_loss)
+    return vae, plain
+
+
+def run_one_backend(args):
+    import keras
+    import numpy as np
+
+    import keras_vae
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = (rng.random((args.num_examples, 28, 28, 1)) < 0.13).astype("float32")
+    vae, plain = build_models(keras, keras_vae)
+    fits = {
+        "keras_vae": lambda: vae.fit(
+            x, batch_size=args.batch_size, epochs=1, verbose=0
+        ),
+        "plain_keras": lambda: plain.fit(
+            x, x, batch_size=args.batch_size, epochs=1, verbose=0
+        ),
+    }
+    for fit in fits.values():  # Warm-up: compilation, caches.
+        fit()
+    times = {name: [] for name in fits}
+    for _ in range(args.epochs):
+        for name, fit in fits.items():
+            start = time.perf_counter()
+            fit()
+            times[name].append(time.perf_counter() - start)
+    result = {"backend": keras.backend.backend()}
+    for name, values in times.items():
+        result[name] = args.num_examples / statistics.median(values)
+    result["ratio"] = result["keras_vae"] / result["plain_keras"]
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default="all", choices=BACKENDS + ("all",))
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--num-examples", type=int, default=60_000)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.backend != "all" and os.environ.get("KERAS_BACKEND") == args.backend:
+        result = run_one_backend(args)
+        if args.json:
+            print("RESULT " + json.dumps(result))
+            return
+        results = [result]
+    else:
+        backends = BACKENDS if args.backend == "all" else (args.backend,)
+        results = []
+        for backend in backends:
+            command = [sys.executable, __file__, "--backend", backend, "--json"]
+            command += ["--epochs", str(args.epochs)]
+            command += ["--batch-size", str(args.batch_size)]
+            command += ["--num-examples", str(args.num_examples)]
+            env = {**os.environ, "KERAS_BACKEND": backend}
+            env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+            output = subprocess.run(
+                command, env=env, capture_output=True, text=True, check=True
+            ).stdout
+            line = [l for l in output.splitlines() if l.startswith("RESULT ")]
+            results.append(json.loads(line[-1][len("RESULT ") :]))
+            print(f"  {backend}: done", file=sys.stderr)
+
+    print(
+        f"MLP VAE 784-512-256-(32), {args.num_examples} examples, batch "
+        f"{args.batch_size}, median of {args.epochs} epochs after a warm-up"
+    )
+    print(f"{'backend':<12}{'keras_vae':>14}{'plain Keras':>14}{'ratio':>8}")
+    for r in results:
+        print(
+            f"{r['backend']:<12}{r['keras_vae']:>10.0f} s/s"
+            f"{r['plain_keras']:>10.0f} s/s{r['ratio']:>8.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The full test command, from a fresh machine: install, fetch the data sets,
+# lint, then run the test suite once per Keras backend.
+#
+#     bash scripts/test.sh              # everything
+#     bash scripts/test.sh -k vae       # extra arguments go to pytest
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
+
+bash scripts/install.sh || exit 1
+"$PYTHON" -m keras_vae.datasets fetch mnist fashion_mnist || exit 1
+"$PYTHON" -m ruff check keras_vae tests benchmarks examples || exit 1
+
+status=0
+for backend in tensorflow jax torch; do
+  echo "=== KERAS_BACKEND=$backend"
+  KERAS_BACKEND=$backend "$PYTHON" -m pytest -q -p no:cacheprovider "$@" \
+    || status=1
+done
+exit $status
