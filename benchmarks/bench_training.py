@@ -124,7 +124,10 @@ def main():
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.backend != "all" and os.environ.get("KERAS_BACKEND") == args.backend:
+    if (
+        args.backend != "all"
+        and os.environ.get("KERAS_BACKEND") == args.backend
+    ):
         result = run_one_backend(args)
         if args.json:
             print("RESULT " + json.dumps(result))
@@ -143,7 +146,8 @@ def main():
             output = subprocess.run(
                 command, env=env, capture_output=True, text=True, check=True
             ).stdout
-            line = [l for l in output.splitlines() if l.startswith("RESULT ")]
+            lines = output.splitlines()
+            line = [x for x in lines if x.startswith("RESULT ")]
             results.append(json.loads(line[-1][len("RESULT ") :]))
             print(f"  {backend}: done", file=sys.stderr)
 

@@ -53,19 +53,23 @@ def synthetic_data(n, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
+    parser.add_argument(
+        "--data", choices=("mnist", "synthetic"), default="mnist"
+    )
     parser.add_argument("--output", default="samples.png")
     parser.add_argument("--num-samples", type=int, default=64)
     args = parser.parse_args()
 
-    print(f"keras_vae {keras_vae.__version__}, backend {keras.backend.backend()}")
+    print(
+        f"keras_vae {keras_vae.__version__}, backend {keras.backend.backend()}"
+    )
     if args.data == "mnist":
         from keras_vae import datasets
 
         train = datasets.load_dataset(
             "mnist", "train", batch_size=128, binarization="dynamic", seed=0
         )
-        x_test = datasets.load_binarized_test_set("mnist")
+        x_test, _ = datasets.load_binarized_test_set("mnist")
     else:
         data = synthetic_data(12_000, seed=0)
         train, x_test = data[:10_000], data[10_000:]
@@ -73,7 +77,12 @@ def main():
     vae = mlp_vae()
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     batch_size = 128 if isinstance(train, np.ndarray) else None
-    vae.fit(train, epochs=args.epochs, batch_size=batch_size)
+    vae.fit(
+        train,
+        epochs=args.epochs,
+        batch_size=batch_size,
+        shuffle=batch_size is not None,  # A tf.data set shuffles itself.
+    )
 
     logs = vae.evaluate(x_test, batch_size=500, verbose=0, return_dict=True)
     nll = -vae.log_likelihood(x_test[:1000], num_samples=100, seed=0).mean()
@@ -87,8 +96,10 @@ def main():
     stem, ext = os.path.splitext(args.output)
     pairs = np.stack([x_test[:32], vae.reconstruct(x_test[:32])], axis=1)
     save_image_grid(
-        f"{stem}_reconstructions{ext}", pairs.reshape(64, 28, 28, 1),
-        columns=16, scale=2,
+        f"{stem}_reconstructions{ext}",
+        pairs.reshape(64, 28, 28, 1),
+        columns=16,
+        scale=2,
     )
     print(f"wrote {args.output} and {stem}_reconstructions{ext}")
 

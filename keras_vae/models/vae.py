@@ -226,6 +226,15 @@ class VAE(SeedStateMixin, keras.Model):
             return shape
         return None
 
+    def _check_single_input(self, name, value):
+        if isinstance(value, (list, tuple, dict)):
+            raise ValueError(
+                f"`VAE` takes its data as one array or tensor, `{name}`. "
+                f"Received a {type(value).__name__} of {len(value)} "
+                "elements; if these are (images, labels), pass the images "
+                "only."
+            )
+
     def _check_data_shape(self, shape):
         expected = self._encoder_input_shape()
         if expected is None:
@@ -296,6 +305,7 @@ class VAE(SeedStateMixin, keras.Model):
     # Keras model API.
 
     def call(self, inputs, training=None):
+        self._check_single_input("inputs", inputs)
         x = inputs
         self._check_data_shape(x.shape)
         mean, log_var = self._encode(x, training=training)
@@ -401,6 +411,7 @@ class VAE(SeedStateMixin, keras.Model):
         return np.concatenate(outputs)
 
     def _as_data(self, x):
+        self._check_single_input("x", x)
         x = np.asarray(ops.convert_to_numpy(x), dtype="float32")
         self._check_data_shape(x.shape)
         return x
@@ -575,7 +586,68 @@ class VAE(SeedStateMixin, keras.Model):
         )
 
     # ------------------------------------------------------------------
-    # Serialization.
+    # Presets and serialization.
+
+    @classmethod
+    def from_preset(cls, preset):
+        """Loads a pretrained VAE: a preset's name or a preset directory.
+
+        The files are checked against the SHA-256 checksums of the preset's
+        metadata first (a modified file is refused with an error), then the
+        model is rebuilt from its config in safe mode and its weights are
+        loaded. Weights load on any backend, whichever trained them.
+
+        Args:
+            preset: str. A preset name (`keras_vae.presets.list_presets()`
+                lists them) or the path of a preset directory.
+
+        Returns:
+            A `VAE`, ready to `sample`, `reconstruct`, `encode`...
+
+        Example:
+
+        ```python
+        import keras_vae
+
+        vae = keras_vae.VAE.from_preset("mnist_mlp_32")
+        images = vae.sample(16, seed=0)
+        ```
+        """
+        from keras_vae.presets import _preset_io
+
+        model, metadata = _preset_io.load(preset)
+        if not isinstance(model, cls):
+            raise _preset_io.PresetError(
+                f"Preset {preset!r} holds a {type(model).__name__}, not a "
+                f"{cls.__name__}."
+            )
+        model.preset_metadata = metadata
+        return model
+
+    def save_to_preset(self, directory, metadata=None):
+        """Saves the model as a preset directory, atomically.
+
+        Writes `config.json`, `model.weights.h5`, `samples.png` and
+        `metadata.json` (with the SHA-256 of every file), so that
+        `VAE.from_preset(directory)` loads it back.
+
+        Args:
+            directory: str. The directory to (over)write.
+            metadata: dict or None. Extra metadata, e.g. `{"metrics": ...}`.
+
+        Returns:
+            `directory`.
+
+        Example:
+
+        ```python
+        vae.save_to_preset("/tmp/my_vae")
+        same = keras_vae.VAE.from_preset("/tmp/my_vae")
+        ```
+        """
+        from keras_vae.presets import _preset_io
+
+        return _preset_io.save(self, directory, metadata=metadata)
 
     def get_config(self):
         config = super().get_config()

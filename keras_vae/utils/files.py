@@ -43,6 +43,9 @@ def atomic_write(path, mode="wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # As `open` would have made it.
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

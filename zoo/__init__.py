@@ -1,0 +1,1 @@
+"""Scripts that train, evaluate and publish the keras_vae presets."""

@@ -1,0 +1,99 @@
+"""Encoder and decoder builders for the presets: plain Keras layers only, so
+that every preset loads with `safe_mode=True`."""
+
+import keras
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def mlp(latent_dim, hidden=(512, 256), activation="relu"):
+    """An MLP encoder and its mirror-image decoder (logits out).
+
+    Args:
+        latent_dim: int. Latent dimension (the decoder's input).
+        hidden: tuple of ints. Encoder widths; the decoder reverses them.
+        activation: str. Hidden activation.
+
+    Returns:
+        `(encoder, decoder)`, two Functional models.
+    """
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    h = keras.layers.Flatten()(inputs)
+    for i, width in enumerate(hidden):
+        h = keras.layers.Dense(width, activation=activation, name=f"enc_{i}")(h)
+    encoder = keras.Model(inputs, h, name="encoder")
+
+    latent = keras.Input((latent_dim,), name="z")
+    h = latent
+    for i, width in enumerate(reversed(hidden)):
+        h = keras.layers.Dense(width, activation=activation, name=f"dec_{i}")(h)
+    h = keras.layers.Dense(784, name="logits")(h)
+    outputs = keras.layers.Reshape(IMAGE_SHAPE)(h)
+    decoder = keras.Model(latent, outputs, name="decoder")
+    return encoder, decoder
+
+
+def conv(latent_dim, filters=(32, 64), dense=512, activation="relu"):
+    """A convolutional encoder and a transposed-convolution decoder.
+
+    Args:
+        latent_dim: int. Latent dimension.
+        filters: tuple of two ints. Channels at 14x14 and 7x7.
+        dense: int. Width of the dense layer on each side.
+        activation: str. Hidden activation.
+
+    Returns:
+        `(encoder, decoder)`, two Functional models.
+    """
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    h = inputs
+    for i, channels in enumerate(filters):
+        h = keras.layers.Conv2D(
+            channels,
+            3,
+            padding="same",
+            activation=activation,
+            name=f"enc_conv_{i}a",
+        )(h)
+        h = keras.layers.Conv2D(
+            channels,
+            4,
+            strides=2,
+            padding="same",
+            activation=activation,
+            name=f"enc_conv_{i}b",
+        )(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(dense, activation=activation, name="enc_dense")(h)
+    encoder = keras.Model(inputs, h, name="encoder")
+
+    latent = keras.Input((latent_dim,), name="z")
+    h = keras.layers.Dense(dense, activation=activation, name="dec_dense")(
+        latent
+    )
+    h = keras.layers.Dense(
+        7 * 7 * filters[-1], activation=activation, name="dec_project"
+    )(h)
+    h = keras.layers.Reshape((7, 7, filters[-1]))(h)
+    for i, channels in enumerate(reversed(filters)):
+        h = keras.layers.Conv2DTranspose(
+            channels,
+            4,
+            strides=2,
+            padding="same",
+            activation=activation,
+            name=f"dec_deconv_{i}a",
+        )(h)
+        h = keras.layers.Conv2D(
+            channels,
+            3,
+            padding="same",
+            activation=activation,
+            name=f"dec_conv_{i}b",
+        )(h)
+    outputs = keras.layers.Conv2D(1, 3, padding="same", name="logits")(h)
+    decoder = keras.Model(latent, outputs, name="decoder")
+    return encoder, decoder
+
+
+ARCHITECTURES = {"mlp": mlp, "conv": conv}

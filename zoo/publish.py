@@ -1,0 +1,233 @@
+"""Publishes a trained and evaluated run as a preset, atomically.
+
+    python -m zoo.train mnist_mlp_32       # runs/mnist_mlp_32/checkpoint.keras
+    python -m zoo.evaluate mnist_mlp_32    # runs/mnist_mlp_32/eval.json
+    python -m zoo.publish mnist_mlp_32     # keras_vae/presets/mnist_mlp_32/
+
+The preset directory holds `config.json`, `model.weights.h5`,
+`metadata.json` (metrics with their protocol, the SHA-256 of every file,
+parameter count, the exact training command, epochs, seed, wall time,
+versions, date), a model card `README.md`, `samples.png`,
+`reconstructions.png` and, for 2-d latents, `latent_plane.png`. It is
+written beside the target and swapped in only when whole: an interrupted
+publish leaves the previous version intact.
+"""
+
+import argparse
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_vae import datasets
+from keras_vae.presets import PRESETS_DIR
+from keras_vae.presets import save_preset
+from keras_vae.utils import save_image_grid
+from zoo import configs
+from zoo.train import read_state
+
+
+def reconstructions_figure(vae, dataset):
+    """A writer of 32 test images (odd columns) and their reconstructions."""
+
+    def write(path):
+        x = datasets.load_binarized_test_set(dataset)[0][:32]
+        pairs = np.stack([x, vae.reconstruct(x)], axis=1)
+        save_image_grid(
+            path, pairs.reshape((64,) + x.shape[1:]), columns=16, scale=2
+        )
+
+    return write
+
+
+def latent_plane_figure(vae, dataset):
+    """A writer of the 2-d latent plane: class scatter and decoded grid."""
+
+    def write(path):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from keras_vae.utils import atomic_write
+        from keras_vae.utils import image_grid
+
+        images, labels = datasets.load(dataset, "test")
+        mean, log_var = vae.encode(images)
+        figure, (left, right) = plt.subplots(1, 2, figsize=(12, 6), dpi=100)
+        scatter = left.scatter(
+            mean[:, 0], mean[:, 1], c=labels, cmap="tab10", s=2, alpha=0.6
+        )
+        left.set_xlim(-4, 4)
+        left.set_ylim(-4, 4)
+        left.set_aspect("equal")
+        left.set_title("Means of q(z|x), 10,000 test images, by class")
+        figure.colorbar(scatter, ax=left, ticks=range(10), fraction=0.046)
+        ticks = np.linspace(-3, 3, 15)
+        grid = np.stack(np.meshgrid(ticks, ticks[::-1]), -1).reshape(-1, 2)
+        decoded = image_grid(vae.decode(grid), columns=15, padding=0)
+        right.imshow(decoded, cmap="gray", extent=(-3.2, 3.2, -3.2, 3.2))
+        right.set_title("Decoded points of the plane, z in [-3, 3]^2")
+        figure.tight_layout()
+        with atomic_write(path) as f:
+            figure.savefig(f, format="png")
+        plt.close(figure)
+
+    return write
+
+
+def model_card(name, config, metadata):
+    """The README.md of a preset."""
+    m = metadata["metrics"]
+    t = metadata["training"]
+    rows = "\n".join(
+        f"| {label} | {m[key]:.2f} |"
+        for key, label in (
+            (
+                "nll",
+                f"NLL, importance-weighted, k={m['num_importance_samples']}",
+            ),
+            ("elbo", "ELBO"),
+            ("kl", "KL(q(z|x) || p(z))"),
+            ("reconstruction", "reconstruction NLL, -E_q[log p(x|z)]"),
+        )
+    )
+    latent = (
+        "\n![latent plane](latent_plane.png)\n"
+        if config.latent_dim == 2
+        else ""
+    )
+    objective = config.objective
+    if config.num_samples > 1:
+        objective += f", k={config.num_samples}"
+    if config.kl_warmup_steps:
+        objective += f", KL warm-up over {config.kl_warmup_steps:,} steps"
+    hours = t["wall_time_s"] / 3600
+    return f"""# {name}
+
+{config.description}
+
+```python
+import keras_vae
+
+vae = keras_vae.VAE.from_preset("{name}")
+images = vae.sample(16, seed=0)
+```
+
+## Metrics
+
+On the {metadata["dataset"]} test set (10,000 images, fixed stochastic
+binarization with the pinned seed of `keras_vae.datasets`), in nats per
+image (lower is better for NLL):
+
+| metric | value |
+|---|---|
+{rows}
+
+NLL standard error over the test images: {m["nll_standard_error"]:.2f}.
+Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
+
+## Model
+
+- Architecture: `{config.architecture}` {config.architecture_kwargs or ""},
+  {config.latent_dim}-d latent, Bernoulli decoder (logits),
+  {metadata["parameters"]:,} parameters.
+- Objective: {objective}.
+- Training: `{t["command"]}` — {t["epochs"]} epochs on the
+  `{t["split"]}` split with dynamic binarization, batch {config.batch_size},
+  Adam {config.learning_rate:g} with cosine decay to
+  {config.final_learning_rate:g}, seed {config.seed}; {hours:.1f} h
+  on the {t["backend"]} backend, {t["hardware"]}.
+
+## Samples from the prior
+
+![samples](samples.png)
+
+## Reconstructions (test images, then their reconstructions)
+
+![reconstructions](reconstructions.png)
+{latent}"""
+
+
+def publish(name, workdir=None, output_root=None, hardware="2-core CPU"):
+    """Publishes `runs/<name>` as the preset `<output_root>/<name>`."""
+    config = configs.get_config(name)
+    workdir = workdir or os.path.join("runs", name)
+    output_root = output_root or PRESETS_DIR
+    checkpoint = os.path.join(workdir, "checkpoint.keras")
+    evaluation = os.path.join(workdir, "eval.json")
+    for path, command in (
+        (checkpoint, f"python -m zoo.train {name}"),
+        (evaluation, f"python -m zoo.evaluate {name}"),
+    ):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path} is missing: run `{command}`.")
+    with open(evaluation) as f:
+        metrics = json.load(f)
+    state = read_state(workdir)
+    vae = keras.saving.load_model(checkpoint)
+    protocol = metrics.pop("protocol")
+    metadata = {
+        "name": name,
+        "description": config.description,
+        "dataset": config.dataset,
+        "latent_dim": config.latent_dim,
+        "architecture": config.architecture,
+        "architecture_kwargs": config.architecture_kwargs,
+        "objective": config.objective,
+        "num_samples": config.num_samples,
+        "metrics": {
+            "nll": metrics["nll"],
+            "nll_standard_error": metrics["nll_standard_error"],
+            "elbo": metrics["elbo"],
+            "kl": metrics["kl"],
+            "reconstruction": metrics["reconstruction"],
+            "num_importance_samples": protocol["num_importance_samples"],
+            "eval_seconds": metrics["seconds"],
+        },
+        "protocol": protocol,
+        "training": {
+            "command": state.get("command", f"python -m zoo.train {name}"),
+            "epochs": state.get("epochs_done"),
+            "split": config.train_split,
+            "binarization": "dynamic",
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+            "wall_time_s": round(state.get("wall_time_s", 0.0), 1),
+            "backend": state.get("backend"),
+            "hardware": hardware,
+        },
+    }
+    metadata["parameters"] = int(vae.count_params())
+    extra = {"reconstructions.png": reconstructions_figure(vae, config.dataset)}
+    if config.latent_dim == 2:
+        extra["latent_plane.png"] = latent_plane_figure(vae, config.dataset)
+
+    def write_card(path):
+        with open(path, "w") as f:
+            f.write(model_card(name, config, metadata))
+
+    extra["README.md"] = write_card
+    directory = os.path.join(output_root, name)
+    save_preset(vae, directory, metadata=metadata, extra_files=extra)
+    print(f"published {name} to {directory}")
+    return directory
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.publish",
+        description="Publish a trained and evaluated run as a preset.",
+    )
+    parser.add_argument("preset", choices=sorted(configs.PRESETS))
+    parser.add_argument("--workdir", help="default: runs/<preset>")
+    parser.add_argument(
+        "--output-root", help=f"default: {PRESETS_DIR} (the package)"
+    )
+    args = parser.parse_args(argv)
+    publish(args.preset, workdir=args.workdir, output_root=args.output_root)
+
+
+if __name__ == "__main__":
+    main()

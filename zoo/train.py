@@ -1,0 +1,223 @@
+"""Trains a preset, with checkpoints: a killed run resumes where it stopped.
+
+    python -m zoo.train mnist_mlp_32                    # runs/mnist_mlp_32/
+    python -m zoo.train mnist_mlp_32 --workdir /tmp/run --epochs 2
+
+Every epoch ends with an atomic checkpoint, `<workdir>/checkpoint.keras`:
+the model, the optimizer's state (its step counter tells how many epochs
+are done) and the state of the sampling noise. Started again with the same
+command, a run loads it and continues with the next epoch, whose data order
+and binarization are a pure function of the preset's seed and the epoch
+number, so it ends where an uninterrupted run would. TensorBoard logs
+(scalars and a grid of samples every epoch) go to `<workdir>/logs`.
+
+Data: the preset's training split with dynamic binarization (a fresh
+Bernoulli draw of every image at every epoch); see `keras_vae.datasets`.
+"""
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+import time
+
+import keras
+
+import keras_vae
+from keras_vae import datasets
+from keras_vae.utils import atomic_write
+from keras_vae.utils import image_grid
+from zoo import configs
+from zoo.architectures import ARCHITECTURES
+
+CHECKPOINT = "checkpoint.keras"
+STATE = "state.json"
+
+
+def build_vae(config):
+    """A fresh, uncompiled `keras_vae.VAE` for a `PresetConfig`."""
+    builder = ARCHITECTURES[config.architecture]
+    encoder, decoder = builder(config.latent_dim, **config.architecture_kwargs)
+    return keras_vae.VAE(
+        encoder,
+        decoder,
+        latent_dim=config.latent_dim,
+        likelihood="bernoulli",
+        objective=config.objective,
+        num_samples=config.num_samples,
+        kl_warmup_steps=config.kl_warmup_steps,
+        seed=config.seed,
+        name=config.name,
+    )
+
+
+def compile_vae(vae, config, total_steps):
+    """Adam with cosine decay from the initial to the final learning rate."""
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate,
+        decay_steps=total_steps,
+        alpha=config.final_learning_rate / config.learning_rate,
+    )
+    vae.compile(optimizer=keras.optimizers.Adam(schedule))
+
+
+def epoch_dataset(config, epoch, split, batch_size):
+    """The training data of one epoch: its own seed, so resumes are exact."""
+    return datasets.load_dataset(
+        config.dataset,
+        split,
+        batch_size=batch_size,
+        binarization="dynamic",
+        shuffle=True,
+        seed=config.seed * 100_003 + epoch,
+    )
+
+
+def read_state(workdir):
+    path = os.path.join(workdir, STATE)
+    if not os.path.exists(path):
+        return {"wall_time_s": 0.0, "epochs": []}
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_state(workdir, state):
+    with atomic_write(os.path.join(workdir, STATE), "w") as f:
+        json.dump(state, f, indent=2)
+
+
+def save_checkpoint(vae, workdir):
+    """Saves model and optimizer to `<workdir>/checkpoint.keras`, atomically."""
+    path = os.path.join(workdir, CHECKPOINT)
+    temporary = os.path.join(workdir, ".checkpoint.tmp.keras")
+    vae.save(temporary)
+    os.replace(temporary, path)
+
+
+class SampleImages(keras.callbacks.Callback):
+    """Writes a grid of 64 samples (fixed seed) to TensorBoard every epoch."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = log_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        grid = image_grid(self.model.sample(64, seed=0))[None, ..., None]
+        writer = tf.summary.create_file_writer(
+            os.path.join(self.log_dir, "samples")
+        )
+        with writer.as_default():
+            tf.summary.image("samples_from_the_prior", grid, step=epoch + 1)
+        writer.close()
+
+
+def train(
+    name,
+    workdir=None,
+    epochs=None,
+    split=None,
+    verbose="auto",
+    tensorboard=True,
+):
+    """Trains (or resumes training) a preset; returns the trained VAE.
+
+    Args:
+        name: str. A preset of `zoo.configs.PRESETS`.
+        workdir: str. Checkpoints and logs; default `runs/<name>`.
+        epochs: int or None. Overrides the preset's number of epochs (tests,
+            quick runs); the learning-rate schedule follows it.
+        split: str or None. Overrides the training split, e.g.
+            `"train[:512]"` for a quick run.
+        verbose: "auto", 0, 1 or 2. Keras progress bars: 1 on a terminal,
+            one line per epoch otherwise.
+        tensorboard: bool. Write TensorBoard logs.
+
+    Returns:
+        The trained `keras_vae.VAE`.
+    """
+    config = configs.get_config(name)
+    workdir = workdir or os.path.join("runs", name)
+    os.makedirs(workdir, exist_ok=True)
+    epochs = config.epochs if epochs is None else epochs
+    split = split or config.train_split
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+
+    num_train = len(datasets.load(config.dataset, split)[0])
+    steps_per_epoch = math.ceil(num_train / config.batch_size)
+    checkpoint = os.path.join(workdir, CHECKPOINT)
+    state = read_state(workdir)
+    keras.utils.set_random_seed(config.seed)
+    if os.path.exists(checkpoint):
+        vae = keras.saving.load_model(checkpoint)
+        done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
+        start = done // steps_per_epoch
+        print(
+            f"Resuming {name} from {checkpoint}: epoch {start}/{epochs} done."
+        )
+    else:
+        vae = build_vae(config)
+        compile_vae(vae, config, total_steps=epochs * steps_per_epoch)
+        start = 0
+        print(
+            f"Training {name} from scratch: {epochs} epochs of {num_train} "
+            f"images ({config.dataset}, {split}), backend "
+            f"{keras.backend.backend()}."
+        )
+    state.setdefault(
+        "command", "python -m zoo.train " + shlex.join(sys.argv[1:])
+    )
+    callbacks = []
+    if tensorboard:
+        log_dir = os.path.join(workdir, "logs")
+        callbacks = [
+            keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+            SampleImages(log_dir),
+        ]
+    for epoch in range(start, epochs):
+        began = time.time()
+        history = vae.fit(
+            epoch_dataset(config, epoch, split, config.batch_size),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            callbacks=callbacks,
+            shuffle=False,  # The data set shuffles itself, by its seed.
+            verbose=verbose,
+        )
+        save_checkpoint(vae, workdir)
+        elapsed = time.time() - began
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        state["wall_time_s"] += elapsed
+        state["epochs"].append({"epoch": epoch + 1, "seconds": elapsed, **logs})
+        state["epochs_done"] = epoch + 1
+        state["backend"] = keras.backend.backend()
+        write_state(workdir, state)
+    return vae
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.train",
+        description="Train a keras_vae preset, resuming from its checkpoint.",
+    )
+    parser.add_argument("preset", choices=sorted(configs.PRESETS))
+    parser.add_argument("--workdir", help="default: runs/<preset>")
+    parser.add_argument("--epochs", type=int, help="override the preset's")
+    parser.add_argument("--split", help="override the training split")
+    parser.add_argument("--no-tensorboard", action="store_true")
+    args = parser.parse_args(argv)
+    train(
+        args.preset,
+        workdir=args.workdir,
+        epochs=args.epochs,
+        split=args.split,
+        tensorboard=not args.no_tensorboard,
+    )
+
+
+if __name__ == "__main__":
+    main()
