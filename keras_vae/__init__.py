@@ -1,13 +1,29 @@
 """keras_vae: variational autoencoders for Keras 3.
 
 Layers that drop into any Keras model (`keras_vae.layers`), a `VAE` model,
-backend-neutral math (`keras_vae.ops`), and pretrained presets.
+backend-neutral math (`keras_vae.ops`), MNIST and Fashion-MNIST
+(`keras_vae.datasets`), pretrained presets (`keras_vae.presets`,
+`VAE.from_preset`) and their evaluation (`keras_vae.evaluation`).
 """
 
 from keras_vae import callbacks
+from keras_vae import datasets
+from keras_vae import evaluation
 from keras_vae import layers
 from keras_vae import ops
+from keras_vae import presets
+from keras_vae import utils
 from keras_vae.models.vae import VAE
 from keras_vae.version import __version__
 
-__all__ = ["VAE", "callbacks", "layers", "ops", "__version__"]
+__all__ = [
+    "VAE",
+    "__version__",
+    "callbacks",
+    "datasets",
+    "evaluation",
+    "layers",
+    "ops",
+    "presets",
+    "utils",
+]

@@ -54,14 +54,17 @@ PRESETS = {
         PresetConfig(
             name="mnist_mlp_32",
             description=(
-                "The classic VAE: MLP encoder and decoder (784-512-256), "
-                "32-d latent, Bernoulli decoder, trained on the ELBO."
+                "The classic VAE: MLP encoder and decoder (784-1024-512), "
+                "32-d latent, Bernoulli decoder, trained on the ELBO with "
+                "KL warm-up."
             ),
             dataset="mnist",
             architecture="mlp",
-            architecture_kwargs={"hidden": (512, 256)},
+            architecture_kwargs={"hidden": (1024, 512)},
             latent_dim=32,
-            epochs=400,
+            kl_warmup_steps=25 * 469,
+            epochs=500,
+            final_learning_rate=2e-5,
         ),
         PresetConfig(
             name="mnist_mlp_2",
@@ -78,14 +81,16 @@ PRESETS = {
         PresetConfig(
             name="fashion_mnist_mlp_32",
             description=(
-                "The classic MLP VAE (784-512-256, 32-d latent, Bernoulli "
-                "decoder) on Fashion-MNIST."
+                "The classic MLP VAE (784-1024-512, 32-d latent, Bernoulli "
+                "decoder, ELBO with KL warm-up) on Fashion-MNIST."
             ),
             dataset="fashion_mnist",
             architecture="mlp",
-            architecture_kwargs={"hidden": (512, 256)},
+            architecture_kwargs={"hidden": (1024, 512)},
             latent_dim=32,
+            kl_warmup_steps=25 * 469,
             epochs=200,
+            final_learning_rate=2e-5,
         ),
         PresetConfig(
             name="mnist_conv",

@@ -20,79 +20,16 @@ The figures are printed and written, atomically, to
 
 import argparse
 import json
-import math
 import os
-import time
 
 import keras
 import numpy as np
 
 import keras_vae
-from keras_vae import datasets
+from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
+from keras_vae.evaluation import evaluate
 from keras_vae.utils import atomic_write
 from zoo import configs
-
-DEFAULT_NUM_SAMPLES = 5000
-
-
-def evaluate(
-    vae,
-    dataset,
-    num_samples=DEFAULT_NUM_SAMPLES,
-    batch_size=100,
-    seed=0,
-    verbose="auto",
-    limit=None,
-):
-    """Evaluates a VAE on the fixed binarized test set of `dataset`.
-
-    Args:
-        vae: a `keras_vae.VAE` with a Bernoulli likelihood.
-        dataset: str. `"mnist"` or `"fashion_mnist"`.
-        num_samples: int. Importance samples per image, default 5000.
-        batch_size: int. Test images per step.
-        seed: int. Seed of the importance samples.
-        verbose: progress bar setting of `VAE.log_likelihood`.
-        limit: int or None. Evaluate on the first `limit` images only.
-
-    Returns:
-        A dict of metrics and the protocol they were measured with.
-    """
-    x, _ = datasets.load_binarized_test_set(dataset)
-    if limit is not None:
-        x = x[:limit]
-    began = time.time()
-    logs = vae.evaluate(x, batch_size=500, verbose=0, return_dict=True)
-    log_px = vae.log_likelihood(
-        x,
-        num_samples=num_samples,
-        batch_size=batch_size,
-        seed=seed,
-        verbose=verbose,
-    )
-    seconds = time.time() - began
-    return {
-        "nll": float(-log_px.mean()),
-        "nll_standard_error": float(log_px.std() / math.sqrt(len(log_px))),
-        "elbo": float(logs["elbo"]),
-        "kl": float(logs["kl"]),
-        "reconstruction": float(logs["reconstruction"]),
-        "seconds": round(seconds, 1),
-        "protocol": {
-            "dataset": dataset,
-            "split": "test",
-            "num_images": int(len(x)),
-            "binarization": (
-                "fixed stochastic binarization, seed "
-                f"{datasets.FIXED_BINARIZATION_SEED} "
-                "(keras_vae.datasets.load_binarized_test_set)"
-            ),
-            "num_importance_samples": int(num_samples),
-            "importance_sampling_seed": int(seed),
-            "units": "nats per image",
-            "backend": keras.backend.backend(),
-        },
-    }
 
 
 def load_model(name, source="auto", workdir=None):

@@ -53,6 +53,11 @@ class NaNGuard(keras.callbacks.Callback):
     ```
     """
 
+    # Keras may run this callback in a worker thread, so that reading the
+    # loss does not stall the training loop; an error raised there reaches
+    # `fit` at the next batch.
+    async_safe = True
+
     def __init__(self, check_every=1):
         super().__init__()
         self.check_every = int(check_every)

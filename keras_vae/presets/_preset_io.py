@@ -18,6 +18,9 @@ from keras_vae.version import __version__
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
+REFERENCE_FILE = "reference.npz"
+"""Fixed latent vectors and their decoded outputs, as computed when the
+preset was written: any backend loading the preset must reproduce them."""
 PRESETS_DIR = os.path.dirname(os.path.abspath(__file__))
 """Where the presets that ship with keras_vae live."""
 
@@ -180,6 +183,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         _without_optimizer(model).save_weights(
             os.path.join(staging, WEIGHTS_FILE)
         )
+        _write_reference(model, os.path.join(staging, REFERENCE_FILE))
         if images:
             save_image_grid(
                 os.path.join(staging, "samples.png"),
@@ -212,6 +216,18 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def reference_latents(latent_dim):
+    """The fixed latent vectors of `reference.npz`: 8 draws, numpy seed 0."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((8, latent_dim)).astype("float32")
+
+
+def _write_reference(model, path):
+    z = reference_latents(model.latent_dim)
+    with open(path, "wb") as f:
+        np.savez(f, z=z, decoded=model.decode(z))
 
 
 def _model_config(model):

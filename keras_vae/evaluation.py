@@ -1,0 +1,84 @@
+"""Evaluation of VAEs on the standard likelihood protocol."""
+
+import math
+import time
+
+import keras
+
+from keras_vae import datasets
+
+DEFAULT_NUM_SAMPLES = 5000
+"""Importance samples per test image, as in Burda et al. (2015)."""
+
+
+def evaluate(
+    vae,
+    dataset,
+    num_samples=DEFAULT_NUM_SAMPLES,
+    batch_size=100,
+    seed=0,
+    verbose="auto",
+    limit=None,
+):
+    """Evaluates a VAE on the fixed binarized test set of `dataset`.
+
+    Args:
+        vae: a `keras_vae.VAE` with a Bernoulli likelihood.
+        dataset: str. `"mnist"` or `"fashion_mnist"`.
+        num_samples: int. Importance samples per image, default 5000.
+        batch_size: int. Test images per step.
+        seed: int. Seed of the importance samples.
+        verbose: progress bar setting of `VAE.log_likelihood`.
+        limit: int or None. Evaluate on the first `limit` images only.
+
+    Returns:
+        A dict: `nll` (importance-weighted estimate of -log p(x)) and its
+        `nll_standard_error`, `elbo`, `kl`, `reconstruction` (nats per
+        image), `seconds`, and `protocol` (data set, binarization, k...).
+
+    Example:
+
+    ```python
+    import keras_vae
+    from keras_vae.evaluation import evaluate
+
+    vae = keras_vae.VAE.from_preset("mnist_mlp_32")
+    metrics = evaluate(vae, "mnist", num_samples=10, limit=100, verbose=0)
+    print(metrics["nll"])
+    ```
+    """
+    x, _ = datasets.load_binarized_test_set(dataset)
+    if limit is not None:
+        x = x[:limit]
+    began = time.time()
+    logs = vae.evaluate(x, batch_size=500, verbose=0, return_dict=True)
+    log_px = vae.log_likelihood(
+        x,
+        num_samples=num_samples,
+        batch_size=batch_size,
+        seed=seed,
+        verbose=verbose,
+    )
+    seconds = time.time() - began
+    return {
+        "nll": float(-log_px.mean()),
+        "nll_standard_error": float(log_px.std() / math.sqrt(len(log_px))),
+        "elbo": float(logs["elbo"]),
+        "kl": float(logs["kl"]),
+        "reconstruction": float(logs["reconstruction"]),
+        "seconds": round(seconds, 1),
+        "protocol": {
+            "dataset": dataset,
+            "split": "test",
+            "num_images": int(len(x)),
+            "binarization": (
+                "fixed stochastic binarization, seed "
+                f"{datasets.FIXED_BINARIZATION_SEED} "
+                "(keras_vae.datasets.load_binarized_test_set)"
+            ),
+            "num_importance_samples": int(num_samples),
+            "importance_sampling_seed": int(seed),
+            "units": "nats per image",
+            "backend": keras.backend.backend(),
+        },
+    }

@@ -1,0 +1,53 @@
+"""Every public name imports, and every public class is registered for
+serialization under the "keras_vae" package."""
+
+import importlib
+import inspect
+
+import keras
+import pytest
+
+import keras_vae
+
+MODULES = [
+    "keras_vae",
+    "keras_vae.callbacks",
+    "keras_vae.datasets",
+    "keras_vae.evaluation",
+    "keras_vae.layers",
+    "keras_vae.ops",
+    "keras_vae.presets",
+    "keras_vae.testing",
+    "keras_vae.utils",
+]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_public_names_import(module_name):
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+    assert names, module_name
+    for name in names:
+        assert getattr(module, name) is not None, f"{module_name}.{name}"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        keras_vae.VAE,
+        keras_vae.layers.GaussianEncoderHead,
+        keras_vae.layers.ReparamSampling,
+    ],
+)
+def test_registered_for_serialization(cls):
+    name = keras.saving.get_registered_name(cls)
+    assert name == f"keras_vae>{cls.__name__}"
+    assert keras.saving.get_registered_object(name) is cls
+
+
+def test_top_level_api():
+    assert set(keras_vae.__all__) >= {"VAE", "layers", "ops", "__version__"}
+    assert inspect.isclass(keras_vae.VAE)
+    assert keras_vae.__version__.count(".") == 2

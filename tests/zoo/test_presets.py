@@ -1,0 +1,167 @@
+"""Publishing and loading presets: round trip, integrity, atomicity, and
+every committed preset on the current backend."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_vae
+from keras_vae.presets import PresetError
+from keras_vae.presets import _preset_io
+from keras_vae.presets import builtin_presets
+from zoo import evaluate
+from zoo import publish
+from zoo import train
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A tiny trained and evaluated run of the mnist_mlp_2 config."""
+    workdir = str(tmp_path_factory.mktemp("run"))
+    train.train(
+        "mnist_mlp_2",
+        workdir=workdir,
+        epochs=1,
+        split="train[:256]",
+        verbose=0,
+        tensorboard=False,
+    )
+    evaluate.main(
+        ["mnist_mlp_2", "--workdir", workdir, "-k", "5", "--limit", "40"]
+    )
+    return workdir
+
+
+@pytest.fixture
+def published(trained_run, tmp_path):
+    root = str(tmp_path / "presets")
+    directory = publish.publish(
+        "mnist_mlp_2", workdir=trained_run, output_root=root
+    )
+    return directory
+
+
+def test_publish_and_load_round_trip(trained_run, published):
+    files = set(os.listdir(published))
+    assert {
+        "config.json",
+        "model.weights.h5",
+        "metadata.json",
+        "README.md",
+        "samples.png",
+        "reconstructions.png",
+        "latent_plane.png",
+        "reference.npz",
+    } <= files
+    with open(os.path.join(published, "metadata.json")) as f:
+        metadata = json.load(f)
+    assert set(metadata["files"]) == files - {"metadata.json"}
+    for key in ("nll", "elbo", "kl", "reconstruction"):
+        assert np.isfinite(metadata["metrics"][key])
+    assert metadata["metrics"]["num_importance_samples"] == 5
+    assert metadata["protocol"]["dataset"] == "mnist"
+    assert metadata["training"]["epochs"] == 1
+    assert metadata["training"]["command"].startswith("python -m zoo.train")
+    assert metadata["parameters"] > 0
+    for png in ("samples.png", "reconstructions.png", "latent_plane.png"):
+        Image.open(os.path.join(published, png)).verify()
+    # Weights only: no optimizer state in the preset.
+    assert os.path.getsize(os.path.join(published, "model.weights.h5")) < (
+        4 * metadata["parameters"] * 1.5
+    )
+    checkpoint = keras_vae.VAE.from_preset(published)  # noqa: F841
+    original = evaluate.load_model(
+        "mnist_mlp_2", source="checkpoint", workdir=trained_run
+    )[0]
+    loaded = keras_vae.VAE.from_preset(published)
+    x = keras_vae.datasets.load_binarized_test_set("mnist")[0][:16]
+    np.testing.assert_allclose(
+        loaded.reconstruct(x), original.reconstruct(x), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        loaded.sample(8, seed=4), original.sample(8, seed=4), atol=1e-6
+    )
+    assert loaded.preset_metadata["metrics"] == metadata["metrics"]
+    assert loaded.optimizer is None
+
+
+def test_tampered_weights_are_refused(published):
+    path = os.path.join(published, "model.weights.h5")
+    with open(path, "r+b") as f:
+        f.seek(-100, os.SEEK_END)
+        byte = f.read(1)
+        f.seek(-100, os.SEEK_END)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(PresetError, match="model.weights.h5 was modified"):
+        keras_vae.VAE.from_preset(published)
+
+
+def test_missing_file_and_unknown_preset(published):
+    os.remove(os.path.join(published, "samples.png"))
+    with pytest.raises(PresetError, match="missing"):
+        keras_vae.VAE.from_preset(published)
+    with pytest.raises(PresetError, match="Unknown preset: 'no_such'"):
+        keras_vae.VAE.from_preset("no_such")
+
+
+def test_interrupted_publish_leaves_the_old_version_whole(
+    trained_run, published, monkeypatch
+):
+    before = _preset_io.verify(published)
+
+    def crash(vae, dataset):
+        def write(path):
+            raise KeyboardInterrupt("killed while writing")
+
+        return write
+
+    monkeypatch.setattr(publish, "reconstructions_figure", crash)
+    with pytest.raises(KeyboardInterrupt):
+        publish.publish(
+            "mnist_mlp_2",
+            workdir=trained_run,
+            output_root=os.path.dirname(published),
+        )
+    assert _preset_io.verify(published) == before
+    leftovers = [
+        n for n in os.listdir(os.path.dirname(published)) if n.startswith(".")
+    ]
+    assert leftovers == []
+    keras_vae.VAE.from_preset(published)
+
+
+def test_publish_interrupted_mid_swap_is_recovered(published):
+    before = _preset_io.verify(published)
+    # The state a publish leaves if it stops between its two renames: the
+    # old version set aside, the new one not yet in place.
+    backup = os.path.join(
+        os.path.dirname(published), ".mnist_mlp_2.old-crashed"
+    )
+    os.replace(published, backup)
+    loaded = keras_vae.VAE.from_preset(published)
+    assert loaded.preset_metadata == before
+    assert not os.path.exists(backup)
+    shutil.rmtree(published)
+
+
+@pytest.mark.parametrize("name", builtin_presets())
+def test_committed_preset(name):
+    """Loads on this backend (whichever trained it), reproduces the
+    reference outputs, samples, and carries its metrics."""
+    vae = keras_vae.VAE.from_preset(name)
+    metadata = vae.preset_metadata
+    for key in ("nll", "elbo", "kl", "reconstruction"):
+        assert np.isfinite(metadata["metrics"][key]), key
+    assert metadata["metrics"]["num_importance_samples"] == 5000
+    reference = np.load(
+        os.path.join(keras_vae.presets.PRESETS_DIR, name, "reference.npz")
+    )
+    np.testing.assert_allclose(
+        vae.decode(reference["z"]), reference["decoded"], atol=2e-5
+    )
+    images = vae.sample(4, seed=0)
+    assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()

@@ -1,0 +1,56 @@
+"""Trains, evaluates and publishes presets in turn; safe to rerun at will.
+
+    nohup python -m zoo.pipeline mnist_mlp_2 mnist_mlp_32 > zoo.log 2>&1 &
+
+For each preset: `zoo.train` (resuming from its checkpoint) until every
+epoch of its config is done, then `zoo.evaluate` (k=5000) unless
+`eval.json` is newer than the checkpoint, then `zoo.publish` unless the
+published preset is newer than `eval.json`. A run stopped anywhere picks up
+where it was when the same command is started again.
+"""
+
+import argparse
+import os
+
+from zoo import configs
+from zoo import evaluate
+from zoo import publish
+from zoo import train
+from zoo.train import read_state
+
+
+def _mtime(path):
+    return os.path.getmtime(path) if os.path.exists(path) else -1.0
+
+
+def run(name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES):
+    config = configs.get_config(name)
+    workdir = workdir or os.path.join("runs", name)
+    state = read_state(workdir)
+    if state.get("epochs_done", 0) < config.epochs:
+        train.train(name, workdir=workdir)
+    checkpoint = os.path.join(workdir, train.CHECKPOINT)
+    evaluation = os.path.join(workdir, "eval.json")
+    if _mtime(evaluation) < _mtime(checkpoint):
+        evaluate.main([name, "--workdir", workdir, "-k", str(num_samples)])
+    published = os.path.join(publish.PRESETS_DIR, name, "metadata.json")
+    if _mtime(published) < _mtime(evaluation):
+        publish.publish(name, workdir=workdir)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.pipeline",
+        description="Train, evaluate and publish presets, resumably.",
+    )
+    parser.add_argument("presets", nargs="+", choices=sorted(configs.PRESETS))
+    parser.add_argument(
+        "-k", "--num-samples", type=int, default=evaluate.DEFAULT_NUM_SAMPLES
+    )
+    args = parser.parse_args(argv)
+    for name in args.presets:
+        run(name, num_samples=args.num_samples)
+
+
+if __name__ == "__main__":
+    main()
