@@ -1,6 +1,6 @@
 """Evaluates a trained model or a preset on the fixed binarized test set.
 
-    python -m zoo.evaluate mnist_mlp_32                 # runs/.../checkpoint
+    python -m zoo.evaluate mnist_mlp_32                 # the checkpoint
     python -m zoo.evaluate mnist_mlp_32 --source preset # the published one
     python -m zoo.evaluate mnist_mlp_32 -k 100          # a quick estimate
 
@@ -15,7 +15,7 @@ with the pinned seed (`keras_vae.datasets.load_binarized_test_set`):
 - `seconds`: the wall time of the evaluation.
 
 The figures are printed and written, atomically, to
-`<workdir>/eval.json` (default `runs/<preset>/eval.json`).
+`<workdir>/eval.json` (default `<workdir>/eval.json`).
 """
 
 import argparse
@@ -30,11 +30,12 @@ from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
 from keras_vae.evaluation import evaluate
 from keras_vae.utils import atomic_write
 from zoo import configs
+from zoo.train import default_workdir
 
 
 def load_model(name, source="auto", workdir=None):
     """Loads the checkpoint of a training run, or the published preset."""
-    workdir = workdir or os.path.join("runs", name)
+    workdir = workdir or default_workdir(name)
     checkpoint = os.path.join(workdir, "checkpoint.keras")
     if source in ("auto", "checkpoint") and os.path.exists(checkpoint):
         return keras.saving.load_model(checkpoint), checkpoint
@@ -59,7 +60,9 @@ def main(argv=None):
         default="auto",
         help="auto: the training checkpoint if there is one, else the preset",
     )
-    parser.add_argument("--workdir", help="default: runs/<preset>")
+    parser.add_argument(
+        "--workdir", help="default: ~/.cache/keras_vae/runs/<preset>"
+    )
     parser.add_argument(
         "-k", "--num-samples", type=int, default=DEFAULT_NUM_SAMPLES
     )
@@ -69,7 +72,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     config = configs.get_config(args.preset)
-    workdir = args.workdir or os.path.join("runs", args.preset)
+    workdir = args.workdir or default_workdir(args.preset)
     vae, origin = load_model(args.preset, args.source, workdir)
     print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
     metrics = evaluate(

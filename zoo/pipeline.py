@@ -16,6 +16,7 @@ from zoo import configs
 from zoo import evaluate
 from zoo import publish
 from zoo import train
+from zoo.train import default_workdir
 from zoo.train import read_state
 
 
@@ -25,7 +26,7 @@ def _mtime(path):
 
 def run(name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES):
     config = configs.get_config(name)
-    workdir = workdir or os.path.join("runs", name)
+    workdir = workdir or default_workdir(name)
     state = read_state(workdir)
     if state.get("epochs_done", 0) < config.epochs:
         train.train(name, workdir=workdir)

@@ -1,7 +1,7 @@
 """Publishes a trained and evaluated run as a preset, atomically.
 
-    python -m zoo.train mnist_mlp_32       # runs/mnist_mlp_32/checkpoint.keras
-    python -m zoo.evaluate mnist_mlp_32    # runs/mnist_mlp_32/eval.json
+    python -m zoo.train mnist_mlp_32       # checkpoints in ~/.cache/...
+    python -m zoo.evaluate mnist_mlp_32    # <workdir>/eval.json
     python -m zoo.publish mnist_mlp_32     # keras_vae/presets/mnist_mlp_32/
 
 The preset directory holds `config.json`, `model.weights.h5`,
@@ -25,6 +25,7 @@ from keras_vae.presets import PRESETS_DIR
 from keras_vae.presets import save_preset
 from keras_vae.utils import save_image_grid
 from zoo import configs
+from zoo.train import default_workdir
 from zoo.train import read_state
 
 
@@ -153,7 +154,7 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
 def publish(name, workdir=None, output_root=None, hardware="2-core CPU"):
     """Publishes `runs/<name>` as the preset `<output_root>/<name>`."""
     config = configs.get_config(name)
-    workdir = workdir or os.path.join("runs", name)
+    workdir = workdir or default_workdir(name)
     output_root = output_root or PRESETS_DIR
     checkpoint = os.path.join(workdir, "checkpoint.keras")
     evaluation = os.path.join(workdir, "eval.json")
@@ -221,7 +222,9 @@ def main(argv=None):
         description="Publish a trained and evaluated run as a preset.",
     )
     parser.add_argument("preset", choices=sorted(configs.PRESETS))
-    parser.add_argument("--workdir", help="default: runs/<preset>")
+    parser.add_argument(
+        "--workdir", help="default: ~/.cache/keras_vae/runs/<preset>"
+    )
     parser.add_argument(
         "--output-root", help=f"default: {PRESETS_DIR} (the package)"
     )

@@ -1,6 +1,6 @@
 """Trains a preset, with checkpoints: a killed run resumes where it stopped.
 
-    python -m zoo.train mnist_mlp_32                    # runs/mnist_mlp_32/
+    python -m zoo.train mnist_mlp_32     # ~/.cache/keras_vae/runs/mnist_mlp_32
     python -m zoo.train mnist_mlp_32 --workdir /tmp/run --epochs 2
 
 Every epoch ends with an atomic checkpoint, `<workdir>/checkpoint.keras`:
@@ -34,6 +34,18 @@ from zoo.architectures import ARCHITECTURES
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
+RUNS_DIR_ENV = "KERAS_VAE_RUNS_DIR"
+
+
+def default_workdir(name):
+    """`$KERAS_VAE_RUNS_DIR/<name>`, default `~/.cache/keras_vae/runs/<name>`.
+
+    Outside the repository on purpose: a fresh clone keeps the runs.
+    """
+    root = os.environ.get(RUNS_DIR_ENV) or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_vae", "runs"
+    )
+    return os.path.join(root, name)
 
 
 def build_vae(config):
@@ -127,7 +139,7 @@ def train(
 
     Args:
         name: str. A preset of `zoo.configs.PRESETS`.
-        workdir: str. Checkpoints and logs; default `runs/<name>`.
+        workdir: str. Checkpoints and logs; default `default_workdir(name)`.
         epochs: int or None. Overrides the preset's number of epochs (tests,
             quick runs); the learning-rate schedule follows it.
         split: str or None. Overrides the training split, e.g.
@@ -140,7 +152,7 @@ def train(
         The trained `keras_vae.VAE`.
     """
     config = configs.get_config(name)
-    workdir = workdir or os.path.join("runs", name)
+    workdir = workdir or default_workdir(name)
     os.makedirs(workdir, exist_ok=True)
     epochs = config.epochs if epochs is None else epochs
     split = split or config.train_split
@@ -205,7 +217,9 @@ def main(argv=None):
         description="Train a keras_vae preset, resuming from its checkpoint.",
     )
     parser.add_argument("preset", choices=sorted(configs.PRESETS))
-    parser.add_argument("--workdir", help="default: runs/<preset>")
+    parser.add_argument(
+        "--workdir", help="default: ~/.cache/keras_vae/runs/<preset>"
+    )
     parser.add_argument("--epochs", type=int, help="override the preset's")
     parser.add_argument("--split", help="override the training split")
     parser.add_argument("--no-tensorboard", action="store_true")
