@@ -51,6 +51,8 @@ def evaluate(
     if limit is not None:
         x = x[:limit]
     began = time.time()
+    if not getattr(vae, "compiled", False):
+        vae.compile()  # For `evaluate`'s metrics; the optimizer is unused.
     logs = vae.evaluate(x, batch_size=500, verbose=0, return_dict=True)
     log_px = vae.log_likelihood(
         x,

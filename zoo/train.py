@@ -134,6 +134,7 @@ def train(
     split=None,
     verbose="auto",
     tensorboard=True,
+    command=None,
 ):
     """Trains (or resumes training) a preset; returns the trained VAE.
 
@@ -147,6 +148,8 @@ def train(
         verbose: "auto", 0, 1 or 2. Keras progress bars: 1 on a terminal,
             one line per epoch otherwise.
         tensorboard: bool. Write TensorBoard logs.
+        command: str or None. The command to record as the one that made
+            the run; None records `python -m zoo.train <sys.argv[1:]>`.
 
     Returns:
         The trained `keras_vae.VAE`.
@@ -180,9 +183,9 @@ def train(
             f"images ({config.dataset}, {split}), backend "
             f"{keras.backend.backend()}."
         )
-    state.setdefault(
-        "command", "python -m zoo.train " + shlex.join(sys.argv[1:])
-    )
+    if command is None:
+        command = "python -m zoo.train " + shlex.join(sys.argv[1:])
+    state.setdefault("command", command)
     callbacks = []
     if tensorboard:
         log_dir = os.path.join(workdir, "logs")

@@ -73,7 +73,6 @@ def test_publish_and_load_round_trip(trained_run, published):
     assert os.path.getsize(os.path.join(published, "model.weights.h5")) < (
         4 * metadata["parameters"] * 1.5
     )
-    checkpoint = keras_vae.VAE.from_preset(published)  # noqa: F841
     original = evaluate.load_model(
         "mnist_mlp_2", source="checkpoint", workdir=trained_run
     )[0]
@@ -86,7 +85,7 @@ def test_publish_and_load_round_trip(trained_run, published):
         loaded.sample(8, seed=4), original.sample(8, seed=4), atol=1e-6
     )
     assert loaded.preset_metadata["metrics"] == metadata["metrics"]
-    assert loaded.optimizer is None
+    assert getattr(loaded, "optimizer", None) is None  # Not compiled.
 
 
 def test_tampered_weights_are_refused(published):

@@ -53,7 +53,7 @@ def run_train(workdir, wait_for_epochs=None):
             pytest.fail("training ended before it could be interrupted")
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.communicate()
 
 
 @pytest.mark.large

@@ -1,0 +1,520 @@
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_vae
+from keras_vae import cli
+from keras_vae.presets import builtin_presets
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CELL = 28 + 2  # An image and the padding after it, in `image_grid`.
+
+
+def grid_size(rows, columns, scale=1):
+    """(width, height) of an `image_grid` PNG, padding 2."""
+    return ((columns * CELL + 2) * scale, (rows * CELL + 2) * scale)
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny MNIST preset directory (an untrained 2-d MLP VAE)."""
+    from zoo.architectures import mlp
+
+    encoder, decoder = mlp(latent_dim=2, hidden=(16,))
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 28, 28, 1), "float32"))
+    directory = tmp_path_factory.mktemp("presets") / "tiny"
+    vae.save_to_preset(
+        directory,
+        metadata={
+            "name": "tiny",
+            "dataset": "mnist",
+            "latent_dim": 2,
+            "description": "A tiny untrained VAE, for tests.",
+            "metrics": {
+                "nll": 543.21,
+                "nll_standard_error": 1.0,
+                "elbo": -550.0,
+                "kl": 1.0,
+                "reconstruction": 549.0,
+                "num_importance_samples": 5,
+                "eval_seconds": 1.0,
+            },
+        },
+    )
+    return str(directory)
+
+
+def run(capsys, *argv):
+    """Runs `main(argv)`; returns (status, stdout, stderr)."""
+    status = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_help_and_version(capsys):
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    for command in (
+        "list",
+        "sample",
+        "reconstruct",
+        "interpolate",
+        "evaluate",
+        "train",
+    ):
+        assert command in out
+    status, out, _ = run(capsys, "--version")
+    assert status == 0
+    assert keras_vae.__version__ in out
+
+
+def test_no_command_is_a_usage_error(capsys):
+    status, _, err = run(capsys)
+    assert status == 2
+    assert "required" in err
+
+
+def test_sample(tiny, tmp_path, capsys):
+    output = tmp_path / "grid.png"
+    status, out, err = run(
+        capsys,
+        "sample",
+        tiny,
+        "-n",
+        6,
+        "--columns",
+        3,
+        "--scale",
+        1,
+        "-o",
+        output,
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(2, 3)
+    assert str(output) in out
+    # The default layout is as square as possible, scaled by 2.
+    status, _, err = run(capsys, "sample", tiny, "-n", 4, "-o", output)
+    assert status == 0, err
+    assert png_size(output) == grid_size(2, 2, scale=2)
+
+
+def test_sample_is_reproducible(tiny, tmp_path, capsys):
+    paths = [tmp_path / f"{name}.png" for name in "abc"]
+    for path, seed in zip(paths, (1, 1, 2)):
+        argv = ("sample", tiny, "-n", 4, "--seed", seed, "-o", path)
+        assert run(capsys, *argv)[0] == 0
+    a, b, c = (np.asarray(Image.open(path)) for path in paths)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_reconstruct(tiny, tmp_path, capsys):
+    output = tmp_path / "reconstructions.png"
+    status, _, err = run(
+        capsys,
+        "reconstruct",
+        tiny,
+        "-n",
+        4,
+        "--columns",
+        2,
+        "--scale",
+        1,
+        "-o",
+        output,
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(2, 4)
+    # The originals are the binarized test images, in the odd cells.
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    grid = np.asarray(Image.open(output))
+    first = grid[2 : 2 + 28, 2 : 2 + 28]
+    np.testing.assert_array_equal(first, np.round(x[0, ..., 0] * 255))
+    # Random test images, with a seed.
+    status, _, err = run(
+        capsys, "reconstruct", tiny, "-n", 3, "--seed", 0, "-o", output
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(1, 6, scale=2)
+
+
+def test_interpolate(tiny, tmp_path, capsys):
+    output = tmp_path / "strip.png"
+    status, _, err = run(
+        capsys,
+        "interpolate",
+        tiny,
+        "--from",
+        3,
+        "--to",
+        7,
+        "--steps",
+        5,
+        "--scale",
+        1,
+        "-o",
+        output,
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(1, 5 + 2)
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    strip = np.asarray(Image.open(output))
+    ends = strip[2:30, 2:30], strip[2:30, -30:-2]
+    np.testing.assert_array_equal(ends[0], np.round(x[3, ..., 0] * 255))
+    np.testing.assert_array_equal(ends[1], np.round(x[7, ..., 0] * 255))
+    # The first and last decoded images are the two reconstructions.
+    vae = keras_vae.VAE.from_preset(tiny)
+    reconstructions = vae.reconstruct(x[[3, 7]])[..., 0]
+    decoded = strip[2:30, 32:60], strip[2:30, -60:-32]
+    for image, expected in zip(decoded, reconstructions):
+        np.testing.assert_allclose(image, np.round(expected * 255), atol=1)
+
+    status, _, err = run(
+        capsys, "interpolate", tiny, "--no-originals", "-o", output
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(1, 10, scale=2)
+
+
+def test_evaluate_json(tiny, capsys):
+    status, out, err = run(
+        capsys, "evaluate", tiny, "--json", "-k", 5, "--limit", 20
+    )
+    assert status == 0, err
+    metrics = json.loads(out)
+    for key in ("nll", "nll_standard_error", "elbo", "kl", "reconstruction"):
+        assert math.isfinite(metrics[key]), key
+    assert metrics["nll"] > 0
+    assert metrics["protocol"]["num_images"] == 20
+    assert metrics["protocol"]["num_importance_samples"] == 5
+
+
+def test_evaluate_text(tiny, capsys):
+    status, out, err = run(
+        capsys, "evaluate", tiny, "-k", 2, "--limit", 10, "--quiet"
+    )
+    assert status == 0, err
+    assert "NLL" in out and "ELBO" in out and "k=2" in out
+    assert "published NLL: 543.21" in out
+
+
+def test_list(tiny, monkeypatch, capsys):
+    from keras_vae.presets import _preset_io
+
+    monkeypatch.setattr(_preset_io, "PRESETS_DIR", os.path.dirname(tiny))
+    monkeypatch.setattr(keras_vae.presets, "PRESETS_DIR", os.path.dirname(tiny))
+    status, out, _ = run(capsys, "list", "--json")
+    assert status == 0
+    (preset,) = json.loads(out)
+    assert preset["name"] == "tiny"
+    assert preset["dataset"] == "mnist"
+    assert preset["metrics"]["nll"] == 543.21
+
+    status, out, _ = run(capsys, "list")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "DATASET"]
+    parameters = f"{preset['parameters']:,}"
+    assert lines[1].split()[:5] == ["tiny", "mnist", "2", parameters, "543.21"]
+    assert "(k=5)" in lines[1]
+    assert os.path.dirname(tiny) in out
+
+
+def test_list_empty(tmp_path, monkeypatch, capsys):
+    from keras_vae.presets import _preset_io
+
+    monkeypatch.setattr(_preset_io, "PRESETS_DIR", str(tmp_path))
+    monkeypatch.setattr(keras_vae.presets, "PRESETS_DIR", str(tmp_path))
+    assert run(capsys, "list", "--json")[:2] == (0, "[]\n")
+    status, out, _ = run(capsys, "list")
+    assert status == 0
+    assert "No presets installed" in out
+
+
+# ----------------------------------------------------------------------
+# Errors: exit status 2 and one line naming the problem.
+
+
+def assert_user_error(result, *fragments):
+    status, _, err = result
+    assert status == 2, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_unknown_preset_lists_the_known_ones(tmp_path, capsys):
+    result = run(capsys, "sample", "no_such_preset", "-o", tmp_path / "a.png")
+    assert_user_error(
+        result, "keras-vae: error: unknown preset 'no_such_preset'"
+    )
+    known = ", ".join(builtin_presets()) or "none installed"
+    assert f"known presets: {known}" in result[2]
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_modified_preset_is_refused(tiny, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    with open(copy / "config.json", "a") as f:
+        f.write(" ")
+    result = run(capsys, "evaluate", copy, "-k", 1, "--limit", 1)
+    assert_user_error(result, "keras-vae: error:", "was modified")
+
+
+def test_missing_output_directory(tiny, tmp_path, capsys):
+    output = tmp_path / "missing" / "grid.png"
+    assert_user_error(
+        run(capsys, "sample", tiny, "-o", output),
+        "does not exist",
+        str(output),
+    )
+    assert_user_error(
+        run(capsys, "interpolate", tiny, "-o", output), "does not exist"
+    )
+
+
+def test_output_directory_is_a_file(tiny, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    output = tmp_path / "file" / "grid.png"
+    assert_user_error(
+        run(capsys, "reconstruct", tiny, "-o", output), "is not a directory"
+    )
+
+
+def test_unwritable_output_directory(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_is_writable", lambda directory: False)
+    assert_user_error(
+        run(capsys, "sample", tiny, "-o", tmp_path / "grid.png"),
+        "is not writable",
+    )
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root can write to read-only directories",
+)
+def test_read_only_output_directory(tiny, tmp_path, capsys):
+    directory = tmp_path / "read_only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        assert_user_error(
+            run(capsys, "sample", tiny, "-o", directory / "grid.png"),
+            "is not writable",
+        )
+    finally:
+        directory.chmod(0o755)
+
+
+def test_output_must_be_a_png_file(tiny, tmp_path, capsys):
+    assert_user_error(
+        run(capsys, "sample", tiny, "-o", tmp_path / "grid.jpg"), ".png"
+    )
+    (tmp_path / "dir.png").mkdir()
+    assert_user_error(
+        run(capsys, "sample", tiny, "-o", tmp_path / "dir.png"),
+        "is a directory",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["sample", "-n", "0"], "argument -n/--num: must be a positive"),
+        (["sample", "-n", "many"], "Received: 'many'"),
+        (["sample", "--scale", "-1"], "argument --scale"),
+        (["reconstruct", "-n", "0"], "argument -n/--num"),
+        (["interpolate", "--steps", "1"], "argument --steps"),
+        (["interpolate", "--from", "-1"], "argument --from"),
+    ],
+)
+def test_bad_numbers(tiny, tmp_path, capsys, argv, fragment):
+    command, *options = argv
+    result = run(capsys, command, tiny, "-o", tmp_path / "a.png", *options)
+    assert_user_error(result, fragment)
+
+
+def test_evaluate_bad_numbers(tiny, capsys):
+    assert_user_error(run(capsys, "evaluate", tiny, "-k", 0), "-k")
+    assert_user_error(
+        run(capsys, "evaluate", tiny, "--limit", 0), "argument --limit"
+    )
+
+
+def test_indices_out_of_range(tiny, tmp_path, capsys):
+    output = tmp_path / "a.png"
+    assert_user_error(
+        run(capsys, "interpolate", tiny, "--to", 10000, "-o", output),
+        "--to must be an index into the 10000 test images",
+        "Received: --to=10000",
+    )
+    assert_user_error(
+        run(capsys, "reconstruct", tiny, "--start", 10000, "-o", output),
+        "--start",
+    )
+    assert_user_error(
+        run(capsys, "reconstruct", tiny, "-n", 10001, "-o", output),
+        "-n/--num must be at most",
+    )
+    assert not output.exists()
+
+
+def test_missing_data(tiny, tmp_path, monkeypatch, capsys):
+    from keras_vae import datasets
+
+    def missing(name, **kwargs):
+        raise datasets.DatasetNotFoundError(
+            f"Could not load dataset {name!r} (split 'test')."
+        )
+
+    monkeypatch.setattr(datasets, "load_binarized_test_set", missing)
+    assert_user_error(
+        run(capsys, "reconstruct", tiny, "-o", tmp_path / "a.png"),
+        "keras-vae: error: Could not load dataset 'mnist'",
+    )
+
+
+def test_train_outside_a_checkout(monkeypatch, capsys):
+    for module in ("zoo", "zoo.train", "zoo.configs"):
+        monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.setattr(cli, "_checkout_candidates", lambda: [])
+    assert_user_error(
+        run(capsys, "train", "mnist_mlp_2"),
+        "clone of the repository",
+    )
+
+
+def test_train_unknown_preset(capsys):
+    assert_user_error(
+        run(capsys, "train", "no_such_preset"),
+        "unknown preset 'no_such_preset'",
+        "mnist_mlp_32",
+    )
+
+
+def test_train_one_step(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    status, out, err = run(
+        capsys,
+        "train",
+        "mnist_mlp_2",
+        "--epochs",
+        1,
+        "--split",
+        "train[:32]",
+        "--workdir",
+        workdir,
+        "--no-tensorboard",
+    )
+    assert status == 0, err
+    assert (workdir / "checkpoint.keras").exists()
+    with open(workdir / "state.json") as f:
+        state = json.load(f)
+    assert state["epochs_done"] == 1
+    assert state["command"] == (
+        f"python -m zoo.train mnist_mlp_2 --workdir {workdir} --epochs 1 "
+        "--split 'train[:32]' --no-tensorboard"
+    )
+
+
+# ----------------------------------------------------------------------
+# The console script, in a fresh interpreter.
+
+
+def subprocess_env(**overrides):
+    env = dict(os.environ, **overrides)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [REPO_ROOT, env.get("PYTHONPATH")])
+    )
+    return env
+
+
+def test_console_script(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_vae.cli", "list", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    names = [preset["name"] for preset in json.loads(result.stdout)]
+    assert names == builtin_presets()
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_vae.cli",
+            "sample",
+            "nope",
+            "-o",
+            "a.png",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert "keras-vae: error: unknown preset 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_list_do_not_import_tensorflow(tmp_path):
+    code = (
+        "import sys\n"
+        "from keras_vae.cli import main\n"
+        "assert main(['--help']) == 0\n"
+        "assert main(['list']) == 0\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=subprocess_env(KERAS_BACKEND="jax"),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------
+# The presets that ship with keras_vae (none before the zoo publishes).
+
+
+@pytest.mark.parametrize("name", builtin_presets())
+def test_builtin_preset(name, tmp_path, capsys):
+    samples = tmp_path / "samples.png"
+    status, _, err = run(
+        capsys, "sample", name, "-n", 16, "--scale", 1, "-o", samples
+    )
+    assert status == 0, err
+    assert png_size(samples) == grid_size(4, 4)
+    strip = tmp_path / "strip.png"
+    status, _, err = run(
+        capsys, "interpolate", name, "--steps", 4, "--scale", 1, "-o", strip
+    )
+    assert status == 0, err
+    assert png_size(strip) == grid_size(1, 4 + 2)
