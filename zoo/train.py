@@ -16,6 +16,7 @@ Bernoulli draw of every image at every epoch); see `keras_vae.datasets`.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -87,6 +88,79 @@ def epoch_dataset(config, epoch, split, batch_size):
     )
 
 
+def configure_virtual_devices(count):
+    """Splits the CPU into `count` virtual devices, to try distribution.
+
+    Must run before the backend initializes its devices (before any
+    computation).
+
+    Args:
+        count: int. Number of virtual CPU devices.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_num_cpu_devices", count)
+    else:
+        raise ValueError(
+            f"Virtual devices need the tensorflow or jax backend. Received: "
+            f"backend={backend!r}"
+        )
+
+
+def distribution_scope(distribute):
+    """Sets up data-parallel training over every visible device.
+
+    TensorFlow: a `tf.distribute.MirroredStrategy` (Keras divides each
+    replica's losses, `add_loss` terms included, by the number of replicas,
+    and sums the gradients). JAX: `keras.distribution.DataParallel`, which
+    shards every batch across the devices and computes global means.
+
+    Both give the gradients of one device on the same batches. On
+    TensorFlow the distributed input pipeline is a rewritten graph whose
+    dynamic binarization draws differ from a single-device run's (equally
+    valid, and reproducible from run to run), so a distributed run does not
+    retrace a single-device run step by step.
+
+    Args:
+        distribute: bool. False returns a scope that does nothing.
+
+    Returns:
+        A context manager to build and compile the model in.
+    """
+    if not distribute:
+        return contextlib.nullcontext()
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices("CPU")]
+            + [d.name for d in tf.config.list_logical_devices("GPU")]
+        )
+        print(f"MirroredStrategy over {strategy.num_replicas_in_sync} devices")
+        return strategy.scope()
+    if backend == "jax":
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=devices)
+        )
+        print(f"DataParallel over {len(devices)} devices")
+        return contextlib.nullcontext()
+    raise ValueError(
+        "`distribute` needs the tensorflow backend (MirroredStrategy) or the "
+        f"jax backend (DataParallel). Received: backend={backend!r}"
+    )
+
+
 def read_state(workdir):
     path = os.path.join(workdir, STATE)
     if not os.path.exists(path):
@@ -135,6 +209,7 @@ def train(
     verbose="auto",
     tensorboard=True,
     command=None,
+    distribute=False,
 ):
     """Trains (or resumes training) a preset; returns the trained VAE.
 
@@ -150,6 +225,8 @@ def train(
         tensorboard: bool. Write TensorBoard logs.
         command: str or None. The command to record as the one that made
             the run; None records `python -m zoo.train <sys.argv[1:]>`.
+        distribute: bool. Train data-parallel over every visible device
+            (see `distribution_scope`); the batch size stays global.
 
     Returns:
         The trained `keras_vae.VAE`.
@@ -167,17 +244,19 @@ def train(
     checkpoint = os.path.join(workdir, CHECKPOINT)
     state = read_state(workdir)
     keras.utils.set_random_seed(config.seed)
-    if os.path.exists(checkpoint):
-        vae = keras.saving.load_model(checkpoint)
-        done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
-        start = done // steps_per_epoch
-        print(
-            f"Resuming {name} from {checkpoint}: epoch {start}/{epochs} done."
-        )
-    else:
-        vae = build_vae(config)
-        compile_vae(vae, config, total_steps=epochs * steps_per_epoch)
-        start = 0
+    with distribution_scope(distribute):
+        if os.path.exists(checkpoint):
+            vae = keras.saving.load_model(checkpoint)
+            done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
+            start = done // steps_per_epoch
+            print(
+                f"Resuming {name} from {checkpoint}: epoch {start}/{epochs} "
+                "done."
+            )
+        else:
+            vae = build_vae(config)
+            compile_vae(vae, config, total_steps=epochs * steps_per_epoch)
+            start = 0
         print(
             f"Training {name} from scratch: {epochs} epochs of {num_train} "
             f"images ({config.dataset}, {split}), backend "
@@ -226,13 +305,27 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, help="override the preset's")
     parser.add_argument("--split", help="override the training split")
     parser.add_argument("--no-tensorboard", action="store_true")
+    parser.add_argument(
+        "--distribute",
+        action="store_true",
+        help="data-parallel over every device: MirroredStrategy "
+        "(tensorflow) or DataParallel (jax)",
+    )
+    parser.add_argument(
+        "--virtual-devices",
+        type=int,
+        help="split the CPU into this many devices (to try --distribute)",
+    )
     args = parser.parse_args(argv)
+    if args.virtual_devices:
+        configure_virtual_devices(args.virtual_devices)
     train(
         args.preset,
         workdir=args.workdir,
         epochs=args.epochs,
         split=args.split,
         tensorboard=not args.no_tensorboard,
+        distribute=args.distribute,
     )
 
 
