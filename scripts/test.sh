@@ -10,8 +10,9 @@ PYTHON=${PYTHON:-python3}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 
 bash scripts/install.sh || exit 1
+bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 "$PYTHON" -m keras_vae.datasets fetch mnist fashion_mnist || exit 1
-"$PYTHON" -m ruff check keras_vae tests benchmarks examples || exit 1
+"$PYTHON" -m ruff check keras_vae tests benchmarks examples zoo scripts || exit 1
 
 status=0
 for backend in tensorflow jax torch; do

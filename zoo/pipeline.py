@@ -29,7 +29,9 @@ def run(name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES):
     workdir = workdir or default_workdir(name)
     state = read_state(workdir)
     if state.get("epochs_done", 0) < config.epochs:
-        train.train(name, workdir=workdir)
+        train.train(
+            name, workdir=workdir, command=f"python -m zoo.train {name}"
+        )
     checkpoint = os.path.join(workdir, train.CHECKPOINT)
     evaluation = os.path.join(workdir, "eval.json")
     if _mtime(evaluation) < _mtime(checkpoint):
