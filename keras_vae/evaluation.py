@@ -39,12 +39,24 @@ def evaluate(
     Example:
 
     ```python
+    import keras
     import keras_vae
     from keras_vae.evaluation import evaluate
 
-    vae = keras_vae.VAE.from_preset("mnist_mlp_32")
+    # Any VAE for 28x28x1 images, e.g. `keras_vae.VAE.from_preset(name)`;
+    # here an untrained one, on the first 100 test images, k=10: a quick
+    # check. The published figures use k=5000 on all 10,000 images.
+    encoder = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(),
+         keras.layers.Dense(64, activation="relu")]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(784),
+         keras.layers.Reshape((28, 28, 1))]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=8, seed=0)
     metrics = evaluate(vae, "mnist", num_samples=10, limit=100, verbose=0)
-    print(metrics["nll"])
+    print(metrics["nll"], metrics["nll_standard_error"])  # nats per image
     ```
     """
     x, _ = datasets.load_binarized_test_set(dataset)

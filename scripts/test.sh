@@ -14,10 +14,16 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 "$PYTHON" -m keras_vae.datasets fetch mnist fashion_mnist || exit 1
 "$PYTHON" -m ruff check keras_vae tests benchmarks examples zoo scripts || exit 1
 
+# The docs site, its figures and generated pages do not depend on the
+# backend: they run once, with the first backend.
+once=(tests/docs/test_site.py tests/docs/test_figures.py
+      tests/docs/test_generated.py)
+skip_once=()
 status=0
 for backend in tensorflow jax torch; do
   echo "=== KERAS_BACKEND=$backend"
-  KERAS_BACKEND=$backend "$PYTHON" -m pytest -q -p no:cacheprovider "$@" \
-    || status=1
+  KERAS_BACKEND=$backend "$PYTHON" -m pytest -q -p no:cacheprovider \
+    "${skip_once[@]}" "$@" || status=1
+  skip_once=("${once[@]/#/--ignore=}")
 done
 exit $status

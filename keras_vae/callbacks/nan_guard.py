@@ -47,9 +47,18 @@ class NaNGuard(keras.callbacks.Callback):
 
     ```python
     import keras
+    import numpy as np
     import keras_vae
 
-    callbacks = [keras_vae.callbacks.NaNGuard()]
+    # Any Keras model: `keras_vae.VAE.fit` adds a NaNGuard by itself.
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(
+        np.random.rand(32, 4),
+        np.random.rand(32, 1),
+        callbacks=[keras_vae.callbacks.NaNGuard()],
+        verbose=0,
+    )
     ```
     """
 

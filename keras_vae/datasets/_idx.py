@@ -149,9 +149,15 @@ def read_decoded(path):
     Example:
 
     ```python
+    import gzip
+    import os
+    import tempfile
     from keras_vae.datasets._idx import read_decoded
 
-    data = read_decoded("train-labels-idx1-ubyte.gz")
+    path = os.path.join(tempfile.mkdtemp(), "data.gz")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(b"IDX bytes"))
+    read_decoded(path)  # b'IDX bytes'
     ```
     """
     with open(path, "rb") as f:
@@ -183,10 +189,16 @@ def read_idx(path, *, expected_magic=None):
     Example:
 
     ```python
-    from keras_vae.datasets._idx import LABELS_MAGIC
-    from keras_vae.datasets._idx import read_idx
+    import os
+    import tempfile
+    import numpy as np
+    import keras_vae.datasets
 
-    labels = read_idx("t10k-labels-idx1-ubyte.gz", expected_magic=LABELS_MAGIC)
+    path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
+    keras_vae.datasets.write_idx(
+        path, np.arange(10, dtype="uint8"), compress=True
+    )
+    labels = keras_vae.datasets.read_idx(path)  # array([0, 1, ..., 9])
     ```
     """
     return parse_idx(
@@ -252,10 +264,15 @@ def write_idx(path, array, *, compress=False):
     Example:
 
     ```python
+    import os
+    import tempfile
     import numpy as np
-    from keras_vae.datasets._idx import write_idx
+    import keras_vae.datasets
 
-    write_idx("labels.gz", np.arange(10, dtype="uint8"), compress=True)
+    path = os.path.join(tempfile.mkdtemp(), "labels.gz")
+    keras_vae.datasets.write_idx(
+        path, np.arange(10, dtype="uint8"), compress=True
+    )
     ```
     """
     data = encode_idx(array)

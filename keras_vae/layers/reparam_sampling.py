@@ -140,6 +140,21 @@ class ReparamSampling(SeedStateMixin, keras.layers.Layer):
 
         Returns:
             A float32 scalar tensor.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        layer = keras_vae.layers.ReparamSampling(
+            kl_weight=2.0, kl_warmup_steps=10, seed=0
+        )
+        mean = log_var = np.zeros((4, 3), "float32")
+        for _ in range(5):  # five training calls: half-way through warm-up
+            layer([mean, log_var], training=True)
+        float(layer.current_kl_weight())  # 1.0
+        ```
         """
         step = self.kl_step if self.kl_warmup_steps > 0 else 0
         return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.kl_weight)

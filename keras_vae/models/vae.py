@@ -297,6 +297,20 @@ class VAE(SeedStateMixin, keras.Model):
 
         Returns:
             A float32 scalar tensor.
+
+        Example:
+
+        ```python
+        import keras
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(
+            encoder, decoder, latent_dim=2, beta=0.5, kl_warmup_steps=100
+        )
+        weight = float(vae.current_kl_weight())  # 0.0: no step taken yet
+        ```
         """
         step = self.kl_step if self.kl_warmup_steps > 0 else 0
         return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.beta)
@@ -370,6 +384,24 @@ class VAE(SeedStateMixin, keras.Model):
 
         Returns:
             A `keras.callbacks.History`.
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        vae.compile(optimizer="adam")
+        history = vae.fit(x, epochs=2, batch_size=4, verbose=0)
+        history.history["elbo"]  # one value per epoch, in nats
+        ```
         """
         if y is not None and self._compile_loss is None:
             raise ValueError(_TARGETS_ERROR)
@@ -434,7 +466,17 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        mean, log_var = vae.encode(x)
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        mean, log_var = vae.encode(x)  # two (8, 2) arrays
         ```
         """
         x = self._as_data(x)
@@ -458,7 +500,17 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        images = vae.decode(np.zeros((1, vae.latent_dim)))
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        images = vae.decode(np.zeros((1, vae.latent_dim)))  # (1, 6)
         ```
         """
         z = np.asarray(ops.convert_to_numpy(z), dtype="float32")
@@ -488,7 +540,18 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        reconstructions = vae.reconstruct(x[:8])
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        reconstructions = vae.reconstruct(x)  # (8, 6) probabilities
+        noisy = vae.reconstruct(x, sample=True)  # from a sample of q(z|x)
         ```
         """
         x = self._as_data(x)
@@ -519,7 +582,17 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        images = vae.sample(16, seed=0)
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        new = vae.sample(16, seed=0)  # (16, 6), the same for seed=0
         ```
         """
         num_samples = _validation.positive_int("num_samples", num_samples)
@@ -565,7 +638,18 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        nll = -vae.log_likelihood(x_test, num_samples=100).mean()
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        log_px = vae.log_likelihood(x, num_samples=100, verbose=0)
+        nll = -log_px.mean()  # nats per example
         ```
         """
         from keras_vae.models.importance_weights import ImportanceWeights
@@ -641,8 +725,27 @@ class VAE(SeedStateMixin, keras.Model):
         Example:
 
         ```python
-        vae.save_to_preset("/tmp/my_vae")
-        same = keras_vae.VAE.from_preset("/tmp/my_vae")
+        import os
+        import tempfile
+
+        import keras
+        import numpy as np
+        import keras_vae
+
+        # A preset holds images of samples: a tiny VAE for 8x8 images.
+        encoder = keras.Sequential(
+            [keras.Input((8, 8, 1)), keras.layers.Flatten(),
+             keras.layers.Dense(16, activation="relu")]
+        )
+        decoder = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(64),
+             keras.layers.Reshape((8, 8, 1))]
+        )
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        vae(np.zeros((1, 8, 8, 1), "float32"))  # Build the weights.
+        directory = os.path.join(tempfile.mkdtemp(), "my_vae")
+        vae.save_to_preset(directory, metadata={"description": "tiny"})
+        same = keras_vae.VAE.from_preset(directory)
         ```
         """
         from keras_vae.presets import _preset_io

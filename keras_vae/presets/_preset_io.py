@@ -93,6 +93,42 @@ def resolve(name_or_directory):
 
 
 def read_metadata(directory):
+    """Reads a preset's `metadata.json`, without checking its files.
+
+    Args:
+        directory: str. The preset directory (see `resolve` for names).
+
+    Returns:
+        The metadata, a dict: metrics, training command, versions, the
+        SHA-256 of every file...
+
+    Raises:
+        PresetError: if the directory holds no `metadata.json`.
+
+    Example:
+
+    ```python
+    import os
+    import tempfile
+    import keras
+    import numpy as np
+    import keras_vae
+
+    # A tiny VAE for 8x8 grey images.
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8)]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(64),
+         keras.layers.Reshape((8, 8, 1))]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 8, 8, 1), "float32"))  # Build the weights.
+    directory = os.path.join(tempfile.mkdtemp(), "tiny")
+    keras_vae.presets.save_preset(vae, directory, metadata={"seed": 0})
+    keras_vae.presets.read_metadata(directory)["input_shape"]  # [8, 8, 1]
+    ```
+    """
     path = os.path.join(directory, METADATA_FILE)
     if not os.path.exists(path):
         raise PresetError(
@@ -114,6 +150,30 @@ def verify(directory):
 
     Raises:
         PresetError: a file is missing, or has been modified.
+
+    Example:
+
+    ```python
+    import os
+    import tempfile
+    import keras
+    import numpy as np
+    import keras_vae
+
+    # A tiny VAE for 8x8 grey images.
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8)]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(64),
+         keras.layers.Reshape((8, 8, 1))]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 8, 8, 1), "float32"))  # Build the weights.
+    directory = os.path.join(tempfile.mkdtemp(), "tiny")
+    keras_vae.presets.save_preset(vae, directory)
+    metadata = keras_vae.presets.verify_preset(directory)  # all files intact
+    ```
     """
     metadata = read_metadata(directory)
     checksums = metadata.get("files", {})
@@ -163,12 +223,39 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         directory: str. The preset directory to (over)write.
         metadata: dict or None. Extra metadata (metrics, training command...).
         images: bool. Also write `samples.png` (64 samples from the prior,
-            seed 0).
+            seed 0) when the data are images (2-d, or 3-d with 1 or 3
+            channels).
         extra_files: dict or None. `{filename: writer}` where `writer(path)`
             writes one more file (a reconstructions grid, a model card...).
 
     Returns:
         `directory`.
+
+    Example:
+
+    ```python
+    import os
+    import tempfile
+    import keras
+    import numpy as np
+    import keras_vae
+
+    # A tiny VAE for 8x8 grey images.
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(8)]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(64),
+         keras.layers.Reshape((8, 8, 1))]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 8, 8, 1), "float32"))  # Build the weights.
+    directory = os.path.join(tempfile.mkdtemp(), "tiny")
+    keras_vae.presets.save_preset(
+        vae, directory, metadata={"description": "a tiny VAE"}
+    )
+    same = keras_vae.VAE.from_preset(directory)
+    ```
     """
     directory = os.path.abspath(os.fspath(directory))
     parent = os.path.dirname(directory)
@@ -184,7 +271,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             os.path.join(staging, WEIGHTS_FILE)
         )
         _write_reference(model, os.path.join(staging, REFERENCE_FILE))
-        if images:
+        if images and _is_image_shape(model.encoder.input_shape[1:]):
             save_image_grid(
                 os.path.join(staging, "samples.png"),
                 model.sample(64, seed=0),
@@ -216,6 +303,11 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _is_image_shape(shape):
+    """Whether data of this shape (no batch axis) can be drawn as images."""
+    return len(shape) == 2 or (len(shape) == 3 and shape[-1] in (1, 3))
 
 
 def reference_latents(latent_dim):

@@ -9,12 +9,44 @@ import numpy as np
 
 
 def to_numpy(x):
-    """Converts a backend tensor or variable (or an array) to numpy."""
+    """Converts a backend tensor or variable (or an array) to numpy.
+
+    Args:
+        x: a tensor of the current backend, a `keras.Variable` or an array.
+
+    Returns:
+        A numpy array.
+
+    Example:
+
+    ```python
+    import keras
+    from keras_vae.testing import to_numpy
+
+    to_numpy(keras.ops.ones((2, 3))).shape  # (2, 3)
+    ```
+    """
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
 def dtype_name(x):
-    """The standardized dtype name of a tensor: "float32", "bfloat16"..."""
+    """The standardized dtype name of a tensor: "float32", "bfloat16"...
+
+    Args:
+        x: a tensor of any backend, or a numpy array.
+
+    Returns:
+        A str, the same on every backend.
+
+    Example:
+
+    ```python
+    import keras
+    from keras_vae.testing import dtype_name
+
+    dtype_name(keras.ops.zeros((2,), dtype="bfloat16"))  # "bfloat16"
+    ```
+    """
     return keras.backend.standardize_dtype(x.dtype)
 
 
@@ -47,6 +79,21 @@ def check_config_round_trip(layer):
 
     Args:
         layer: a layer instance.
+
+    Raises:
+        AssertionError: a constructor argument is missing from the config,
+            or the rebuilt layer's config differs.
+
+    Example:
+
+    ```python
+    import keras_vae
+    from keras_vae.testing import check_config_round_trip
+
+    check_config_round_trip(
+        keras_vae.layers.ReparamSampling(kl_weight=0.5, seed=1)
+    )
+    ```
     """
     config = layer.get_config()
     signature = inspect.signature(type(layer).__init__)
@@ -109,6 +156,27 @@ def run_layer_test(
         run_training_check: bool. Whether to run steps 4 and 5.
         deterministic_kwargs: dict or None. Extra constructor arguments that
             make the layer deterministic at inference, for step 5.
+
+    Raises:
+        AssertionError: a check failed; the message says which.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import keras_vae
+    from keras_vae.testing import run_layer_test
+
+    run_layer_test(
+        keras_vae.layers.ReparamSampling,
+        init_kwargs={"kl_weight": 1.0, "seed": 0},
+        input_data=[np.zeros((4, 2), "float32"), np.zeros((4, 2), "float32")],
+        expected_output_shape=(4, 2),
+        expected_num_seed_generators=1,
+        expected_num_losses=1,
+        deterministic_kwargs={"inference": "mean"},
+    )
+    ```
     """
     layer = layer_cls(**init_kwargs)
     check_config_round_trip(layer)

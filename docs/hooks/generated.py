@@ -1,0 +1,496 @@
+"""MkDocs hook: the parts of the site generated from files of the repository.
+
+Declared in `mkdocs.yml` (`hooks:`), it fills the placeholders the pages
+leave, so that the site never drifts from what it documents:
+
+- `<!-- zoo:table -->` and `<!-- zoo:details -->` (docs/zoo.md): a table of
+  the presets and a section per preset, from each
+  `keras_vae/presets/<name>/metadata.json`, with the preset's own
+  `samples.png`, `reconstructions.png` and `latent_plane.png` copied into
+  the site.
+- `<!-- benchmarks:nll -->` (docs/benchmarks.md): test NLLs of the MNIST
+  presets beside published results.
+- `<!-- benchmarks:throughput -->` and `<!-- benchmarks:datasets -->`:
+  tables from `docs/benchmarks.json`, which the benchmark scripts' results
+  are copied into.
+- `<!-- figure: NAME -->`, right under a figure: its caption, from
+  `docs/figures/figures.json`, which `scripts/make_figures.py` writes: which
+  preset (or stand-in) drew the figure.
+
+The functions that make the markdown take plain paths, so tests call them
+directly. The presets directory is `keras_vae/presets/` beside
+`mkdocs.yml`, or `$KERAS_VAE_DOCS_PRESETS_DIR` (tests point it at a
+temporary directory). Nothing here imports keras: the build stays fast and
+independent of the Keras backend.
+"""
+
+import json
+import logging
+import os
+import posixpath
+import re
+
+log = logging.getLogger("mkdocs.hooks.keras_vae")
+
+PRESETS_DIR_ENV = "KERAS_VAE_DOCS_PRESETS_DIR"
+PRESET_IMAGES = ("samples.png", "reconstructions.png", "latent_plane.png")
+ZOO_URL = "zoo"  # Where the presets' images go in the site: zoo/<name>/.
+
+# Published test NLLs on binarized MNIST, nats (lower is better).
+PUBLISHED_NLL = (
+    {
+        "model": "VAE, 1 stochastic layer, k = 1 (trained on the ELBO)",
+        "nll": 86.76,
+        "source": "Burda, Grosse and Salakhutdinov (2015), "
+        "*Importance Weighted Autoencoders*, Table 1",
+    },
+    {
+        "model": "IWAE, 2 stochastic layers, k = 50 (their best)",
+        "nll": 82.90,
+        "source": "Burda, Grosse and Salakhutdinov (2015), "
+        "*Importance Weighted Autoencoders*, Table 1",
+    },
+)
+
+_FIGURE = re.compile(r"<!--\s*figure:\s*([\w-]+)\s*-->")
+
+
+# ----------------------------------------------------------------------
+# Reading the repository.
+
+
+def repo_root(config):
+    return os.path.dirname(os.path.abspath(config["config_file_path"]))
+
+
+def presets_dir(root):
+    return os.environ.get(PRESETS_DIR_ENV) or os.path.join(
+        root, "keras_vae", "presets"
+    )
+
+
+def read_presets(directory):
+    """The metadata of every preset in `directory`, sorted by name."""
+    presets = []
+    if not os.path.isdir(directory):
+        return presets
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name, "metadata.json")
+        if name.startswith((".", "_")) or not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            metadata = json.load(f)
+        metadata.setdefault("name", name)
+        metadata["_directory"] = os.path.join(directory, name)
+        presets.append(metadata)
+    return presets
+
+
+def read_json(path, default):
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+# ----------------------------------------------------------------------
+# Formatting.
+
+
+def _number(value, digits=2):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _nll(metrics):
+    if metrics.get("nll") is None:
+        return "—"
+    text = f"**{metrics['nll']:.2f}**"
+    if metrics.get("nll_standard_error") is not None:
+        text += f" ± {metrics['nll_standard_error']:.2f}"
+    return text
+
+
+def _objective(metadata):
+    objective = metadata.get("objective", "elbo")
+    label = {"elbo": "ELBO", "iwae": "IWAE"}.get(objective, objective)
+    if metadata.get("num_samples", 1) > 1:
+        label += f", k = {metadata['num_samples']}"
+    return label
+
+
+def _architecture(metadata):
+    architecture = metadata.get("architecture", "—")
+    kwargs = metadata.get("architecture_kwargs") or {}
+    hidden = kwargs.get("hidden")
+    if architecture == "mlp" and hidden:
+        return "MLP " + "-".join(str(h) for h in [784, *hidden])
+    return {"conv": "convolutional"}.get(architecture, architecture)
+
+
+def _dataset(name):
+    return {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}.get(
+        name, name or "—"
+    )
+
+
+def _images(metadata):
+    return [
+        image
+        for image in PRESET_IMAGES
+        if os.path.isfile(os.path.join(metadata["_directory"], image))
+    ]
+
+
+def zoo_table(presets, image_prefix=ZOO_URL):
+    """The markdown table of the presets (or a note that there is none)."""
+    if not presets:
+        return (
+            '!!! note "No preset is published yet"\n'
+            "    The presets are being trained. Each appears here, with its "
+            "metrics and samples, as soon as `python -m zoo.publish NAME` "
+            "writes it to `keras_vae/presets/NAME/`.\n"
+        )
+    lines = [
+        "| Preset | Data | Latent | Model | Parameters | Test NLL (nats) "
+        "| Samples |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for metadata in presets:
+        name = metadata["name"]
+        metrics = metadata.get("metrics", {})
+        images = _images(metadata)
+        thumbnail = (
+            f"![samples of {name}]({image_prefix}/{name}/samples.png)"
+            '{ width="110" loading="eager" }'
+            if "samples.png" in images
+            else "—"
+        )
+        parameters = metadata.get("parameters")
+        lines.append(
+            f"| [{name}](#{name}) | {_dataset(metadata.get('dataset'))} "
+            f"| {metadata.get('latent_dim', '—')} "
+            f"| {_architecture(metadata)}, {_objective(metadata)} "
+            f"| {f'{parameters:,}' if parameters else '—'} "
+            f"| {_nll(metrics)} | {thumbnail} |"
+        )
+    k = sorted(
+        {
+            p.get("metrics", {}).get("num_importance_samples")
+            for p in presets
+            if p.get("metrics", {}).get("num_importance_samples")
+        }
+    )
+    note = (
+        "\nTest NLL: the importance-weighted estimate of −log p(x) with "
+        f"k = {', '.join(str(x) for x in k) or '—'} samples per image, ± its "
+        "standard error over the images, in nats per image (lower is "
+        "better). "
+        "All on the 10,000 test images under the fixed binarization of "
+        "`keras_vae.datasets` ([how we measure](tutorials/likelihood.md)).\n"
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def zoo_details(presets, image_prefix=ZOO_URL):
+    """One section per preset: description, how it was made, images."""
+    sections = []
+    for metadata in presets:
+        name = metadata["name"]
+        metrics = metadata.get("metrics", {})
+        training = metadata.get("training", {})
+        images = _images(metadata)
+        lines = [f"## {name}", "", metadata.get("description", ""), ""]
+        lines += [
+            "```python",
+            "import keras_vae",
+            "",
+            f'vae = keras_vae.VAE.from_preset("{name}")',
+            "images = vae.sample(16, seed=0)",
+            "```",
+            "",
+        ]
+        facts = [
+            ("Data", _dataset(metadata.get("dataset"))),
+            ("Latent dimensions", metadata.get("latent_dim")),
+            ("Architecture", _architecture(metadata)),
+            ("Objective", _objective(metadata)),
+            ("Parameters", f"{metadata.get('parameters', 0):,}"),
+            (
+                "Test NLL",
+                f"{_nll(metrics)} nats "
+                f"(k = {metrics.get('num_importance_samples', '—')})",
+            ),
+            ("Test ELBO", f"{_number(metrics.get('elbo'))} nats"),
+            ("KL", f"{_number(metrics.get('kl'))} nats"),
+            (
+                "Reconstruction",
+                f"{_number(metrics.get('reconstruction'))} nats",
+            ),
+        ]
+        if training.get("command"):
+            facts.append(("Trained with", f"`{training['command']}`"))
+        if training.get("epochs"):
+            hours = (training.get("wall_time_s") or 0) / 3600
+            facts.append(
+                (
+                    "Training",
+                    f"{training['epochs']} epochs on `{training.get('split')}`"
+                    f", {hours:.1f} h, {training.get('backend', '?')} "
+                    f"backend, {training.get('hardware', '?')}",
+                )
+            )
+        facts.append(
+            (
+                "Evaluated with",
+                f"`python -m zoo.evaluate {name} --source preset`",
+            )
+        )
+        if metadata.get("keras_vae_version"):
+            facts.append(
+                (
+                    "Versions",
+                    f"keras_vae {metadata['keras_vae_version']}, Keras "
+                    f"{metadata.get('keras_version', '?')}, "
+                    f"{metadata.get('date', '')}",
+                )
+            )
+        lines += [f"- **{key}**: {value}" for key, value in facts]
+        lines.append("")
+        captions = {
+            "samples.png": "Samples: decoded draws from the prior N(0, I).",
+            "reconstructions.png": "Test images (odd columns) and their "
+            "reconstructions (even columns).",
+            "latent_plane.png": "The 2-d latent plane: the means of the "
+            "test images by class, and the decoded plane.",
+        }
+        for image in images:
+            width = ' width="320"' if image == "samples.png" else ""
+            lines += [
+                f"![{image[:-4]} of {name}]({image_prefix}/{name}/{image})"
+                f'{{ loading="eager"{width} }}',
+                "",
+                f"*{captions[image]}*",
+                "",
+            ]
+        sections.append("\n".join(lines))
+    return "\n".join(sections)
+
+
+def nll_table(presets):
+    """Published MNIST test NLLs and those of the MNIST presets."""
+    lines = [
+        "| Model | Test NLL (nats) | Source |",
+        "|---|---|---|",
+    ]
+    for row in PUBLISHED_NLL:
+        lines.append(f"| {row['model']} | {row['nll']:.2f} | {row['source']} |")
+    mnist = [
+        p
+        for p in presets
+        if p.get("dataset") == "mnist"
+        and p.get("metrics", {}).get("nll") is not None
+    ]
+    for metadata in mnist:
+        metrics = metadata["metrics"]
+        name = metadata["name"]
+        lines.append(
+            f"| keras_vae [`{name}`](zoo.md#{name}): "
+            f"{_architecture(metadata)}, {metadata.get('latent_dim')}-d, "
+            f"{_objective(metadata)}, "
+            f"k = {metrics.get('num_importance_samples', '?')} "
+            f"| {_nll(metrics)} "
+            f"| `python -m zoo.evaluate {name} --source preset` |"
+        )
+    text = "\n".join(lines) + "\n"
+    if not mnist:
+        text += (
+            '\n!!! note "keras_vae rows: not measured yet"\n'
+            "    The rows of the keras_vae presets appear here, from their "
+            "`metadata.json`, once the MNIST presets are published.\n"
+        )
+    return text
+
+
+def _not_measured(command):
+    return (
+        '!!! note "Not measured yet"\n'
+        f"    Run `{command}` and copy its results into "
+        "`docs/benchmarks.json`; the table is made from that file.\n"
+    )
+
+
+def _provenance(entry):
+    parts = [
+        f"{key.replace('_', ' ')}: {entry[key]}"
+        for key in ("hardware", "date", "keras_vae_version", "keras_version")
+        if entry.get(key)
+    ]
+    text = f"\n*{'; '.join(parts)}.*\n" if parts else ""
+    if entry.get("notes"):
+        text += f"\n{entry['notes']}\n"
+    return text
+
+
+def throughput_table(benchmarks):
+    entry = benchmarks.get("training_throughput", {})
+    command = entry.get(
+        "command", "python benchmarks/bench_training.py --backend all"
+    )
+    results = entry.get("results") or []
+    if not results:
+        return _not_measured(command)
+    lines = [
+        "| Backend | keras_vae (samples/s) | plain Keras (samples/s) "
+        "| keras_vae / plain |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        ratio = r.get("ratio") or r["keras_vae"] / r["plain_keras"]
+        lines.append(
+            f"| {r['backend']} | {r['keras_vae']:,.0f} "
+            f"| {r['plain_keras']:,.0f} | {ratio:.3f} |"
+        )
+    return "\n".join(lines) + "\n" + _provenance(entry)
+
+
+def datasets_tables(benchmarks):
+    entry = benchmarks.get("dataset_loading", {})
+    command = entry.get("command", "python benchmarks/bench_datasets.py")
+    load = entry.get("load_seconds") or {}
+    feeds = entry.get("pipeline_throughput") or []
+    if not load and not feeds:
+        return _not_measured(command)
+    text = ""
+    if load:
+        text += "| Data set | Load train + test, verified (s) |\n|---|---|\n"
+        text += "".join(
+            f"| {_dataset(name)} | {seconds:.2f} |\n"
+            for name, seconds in load.items()
+        )
+    if feeds:
+        text += (
+            "\n| Backend | `load_dataset`, dynamic binarization "
+            "(samples/s) | numpy arrays (samples/s) | ratio |\n"
+            "|---|---|---|---|\n"
+        )
+        for r in feeds:
+            ratio = r.get("ratio") or r["pipeline"] / r["arrays"]
+            text += (
+                f"| {r['backend']} | {r['pipeline']:,.0f} "
+                f"| {r['arrays']:,.0f} | {ratio:.3f} |\n"
+            )
+    return text + _provenance(entry)
+
+
+def figure_caption(name, manifest, zoo_page="zoo.md"):
+    """The caption of a figure made by scripts/make_figures.py (markdown).
+
+    Args:
+        name: str. The figure, a key of `figures.json`.
+        manifest: dict. The content of `figures.json`.
+        zoo_page: str. The zoo page, relative to the page of the figure.
+
+    Returns:
+        A markdown paragraph, or None if the figure is not in the manifest.
+    """
+    entry = manifest.get(name)
+    if entry is None:
+        return None
+    presets = []
+    stand_ins = []
+    for info in entry.get("models", {}).values():
+        if not isinstance(info, dict) or "kind" not in info:
+            continue
+        target = stand_ins if info["kind"] == "stand-in" else presets
+        if info not in target:
+            target.append(info)
+    command = entry.get("command", "python scripts/make_figures.py")
+    text = f"Drawn by `{command}`"
+    if presets:
+        names = ", ".join(
+            f"[`{p['preset']}`]({zoo_page}#{p['preset']})" for p in presets
+        )
+        text += f" from the preset{'s' if len(presets) > 1 else ''} {names}"
+    if stand_ins:
+        plural = len(stand_ins) > 1
+        details = "; ".join(
+            f"`{s['preset']}`: {s.get('epochs', '?')} epochs on "
+            f"{s.get('images', 0):,} images, {s.get('seconds', 0):.0f} s"
+            for s in stand_ins
+        )
+        text += (
+            f"{' and' if presets else ''} from "
+            f"{'stand-ins' if plural else 'a stand-in'} for the "
+            f"preset{'s' if plural else ''} not published yet: "
+            f"{'models' if plural else 'a model'} of the same architecture "
+            f"trained briefly ({details}). It is redrawn from the "
+            f"preset{'s' if plural else ''} once published"
+        )
+    return f"*{text}.*\n{{ .figure-caption }}"
+
+
+# ----------------------------------------------------------------------
+# MkDocs events.
+
+
+def on_files(files, config):
+    from mkdocs.structure.files import File
+
+    for metadata in read_presets(presets_dir(repo_root(config))):
+        for image in _images(metadata):
+            files.append(
+                File.generated(
+                    config,
+                    f"{ZOO_URL}/{metadata['name']}/{image}",
+                    abs_src_path=os.path.join(metadata["_directory"], image),
+                )
+            )
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    if "<!--" not in markdown:
+        return markdown
+    root = repo_root(config)
+    docs = config["docs_dir"]
+    replacements = {}
+    if "<!-- zoo:" in markdown or "<!-- benchmarks:nll" in markdown:
+        presets = read_presets(presets_dir(root))
+        replacements["<!-- zoo:table -->"] = lambda: zoo_table(presets)
+        replacements["<!-- zoo:details -->"] = lambda: zoo_details(presets)
+        replacements["<!-- benchmarks:nll -->"] = lambda: nll_table(presets)
+    if "<!-- benchmarks:" in markdown:
+        benchmarks = read_json(os.path.join(docs, "benchmarks.json"), {})
+        replacements["<!-- benchmarks:throughput -->"] = lambda: (
+            throughput_table(benchmarks)
+        )
+        replacements["<!-- benchmarks:datasets -->"] = lambda: datasets_tables(
+            benchmarks
+        )
+    for placeholder, make in replacements.items():
+        if placeholder in markdown:
+            markdown = markdown.replace(placeholder, make())
+
+    if _FIGURE.search(markdown):
+        manifest = read_json(os.path.join(docs, "figures", "figures.json"), {})
+        zoo_page = posixpath.relpath(
+            "zoo.md", posixpath.dirname(page.file.src_uri) or "."
+        )
+
+        def caption(match):
+            text = figure_caption(match.group(1), manifest, zoo_page)
+            if text is None:
+                log.warning(
+                    "%s: figure %r is not in docs/figures/figures.json: run "
+                    "`python scripts/make_figures.py --only %s`.",
+                    page.file.src_uri,
+                    match.group(1),
+                    match.group(1),
+                )
+                return ""
+            return text
+
+        markdown = _FIGURE.sub(caption, markdown)
+    return markdown

@@ -1,0 +1,20 @@
+"""Fixtures of the docs tests."""
+
+import pytest
+from _blocks import zoo_preset_names
+from _fixtures import make_tiny_preset
+
+
+@pytest.fixture(scope="session")
+def zoo_stand_ins(tmp_path_factory):
+    """A directory of tiny untrained presets under the zoo's names.
+
+    For the code that waits for the zoo: with `PRESETS_DIR` pointed here, it
+    runs before the presets are published.
+    """
+    root = tmp_path_factory.mktemp("presets")
+    for name in sorted(zoo_preset_names()):
+        latent_dim = 2 if name.endswith("_2") else 32
+        dataset = "fashion_mnist" if name.startswith("fashion") else "mnist"
+        make_tiny_preset(str(root), name, latent_dim, dataset)
+    return str(root)
