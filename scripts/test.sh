@@ -14,13 +14,15 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 "$PYTHON" -m keras_vae.datasets fetch mnist fashion_mnist || exit 1
 "$PYTHON" -m ruff check keras_vae tests benchmarks examples zoo scripts || exit 1
 
-# The docs site, its figures and generated pages do not depend on the
-# backend: they run once, with the first backend.
+# Tests that do not depend on the backend run once, with the first one: the
+# docs site, its figures and generated pages, and the zoo's kill-and-resume
+# run (on jax, the zoo's backend; the saved state it relies on is tested on
+# every backend by tests/test_vae.py).
 once=(tests/docs/test_site.py tests/docs/test_figures.py
-      tests/docs/test_generated.py)
+      tests/docs/test_generated.py tests/zoo/test_train_resume.py)
 skip_once=()
 status=0
-for backend in tensorflow jax torch; do
+for backend in jax tensorflow torch; do
   echo "=== KERAS_BACKEND=$backend"
   KERAS_BACKEND=$backend "$PYTHON" -m pytest -q -p no:cacheprovider \
     "${skip_once[@]}" "$@" || status=1
