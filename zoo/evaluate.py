@@ -23,7 +23,6 @@ import json
 import os
 
 import keras
-import numpy as np
 
 import keras_vae
 from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
@@ -97,5 +96,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()
