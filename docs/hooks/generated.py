@@ -10,7 +10,8 @@ leave, so that the site never drifts from what it documents:
   the site.
 - `<!-- benchmarks:nll -->` (docs/benchmarks.md): test NLLs of the MNIST
   presets beside published results.
-- `<!-- benchmarks:throughput -->` and `<!-- benchmarks:datasets -->`:
+- `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->` and
+  `<!-- benchmarks:datasets -->`:
   tables from `docs/benchmarks.json`, which the benchmark scripts' results
   are copied into.
 - `<!-- figure: NAME -->`, right under a figure: its caption, from
@@ -355,6 +356,28 @@ def throughput_table(benchmarks):
     return "\n".join(lines) + "\n" + _provenance(entry)
 
 
+def likelihood_table(benchmarks):
+    entry = benchmarks.get("likelihood_throughput", {})
+    command = entry.get(
+        "command", "python benchmarks/bench_likelihood.py --backend all"
+    )
+    results = entry.get("results") or []
+    if not results:
+        return _not_measured(command)
+    lines = [
+        "| Backend | images per step | samples per step | decoder rows/s "
+        "| projected k = 5000 test-set evaluation |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['backend']} | {r['batch_size']} | {r['samples_per_step']} "
+            f"| {r['rows_per_second']:,.0f} "
+            f"| {r['full_eval_minutes']:.0f} min |"
+        )
+    return "\n".join(lines) + "\n" + _provenance(entry)
+
+
 def datasets_tables(benchmarks):
     entry = benchmarks.get("dataset_loading", {})
     command = entry.get("command", "python benchmarks/bench_datasets.py")
@@ -465,6 +488,9 @@ def on_page_markdown(markdown, page, config, files):
         benchmarks = read_json(os.path.join(docs, "benchmarks.json"), {})
         replacements["<!-- benchmarks:throughput -->"] = lambda: (
             throughput_table(benchmarks)
+        )
+        replacements["<!-- benchmarks:likelihood -->"] = lambda: (
+            likelihood_table(benchmarks)
         )
         replacements["<!-- benchmarks:datasets -->"] = lambda: datasets_tables(
             benchmarks
