@@ -95,30 +95,35 @@ PRESETS = {
         PresetConfig(
             name="mnist_conv",
             description=(
-                "Convolutional encoder and decoder, 32-d latent, trained "
-                "with the IWAE objective (k=5) and KL warm-up."
+                "Convolutional encoder, MLP decoder (32-512-1024-784), 32-d "
+                "latent, trained with the IWAE objective (k=5) and KL "
+                "warm-up."
             ),
             dataset="mnist",
-            architecture="conv",
+            architecture="conv_mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
             latent_dim=32,
             objective="iwae",
             num_samples=5,
-            kl_warmup_steps=20_000,
-            epochs=200,
+            kl_warmup_steps=20 * 469,
+            epochs=100,
+            final_learning_rate=2e-5,
         ),
         PresetConfig(
             name="fashion_mnist_conv",
             description=(
-                "Convolutional encoder and decoder, 32-d latent, IWAE (k=5) "
-                "with KL warm-up, on Fashion-MNIST."
+                "Convolutional encoder, MLP decoder (32-512-1024-784), 32-d "
+                "latent, IWAE (k=5) with KL warm-up, on Fashion-MNIST."
             ),
             dataset="fashion_mnist",
-            architecture="conv",
+            architecture="conv_mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
             latent_dim=32,
             objective="iwae",
             num_samples=5,
-            kl_warmup_steps=20_000,
-            epochs=200,
+            kl_warmup_steps=20 * 469,
+            epochs=100,
+            final_learning_rate=2e-5,
         ),
     )
 }

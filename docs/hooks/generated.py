@@ -127,6 +127,9 @@ def _architecture(metadata):
     hidden = kwargs.get("hidden")
     if architecture == "mlp" and hidden:
         return "MLP " + "-".join(str(h) for h in [784, *hidden])
+    if architecture == "conv_mlp" and hidden:
+        decoder = "-".join(str(h) for h in [*reversed(hidden), 784])
+        return f"conv encoder, MLP decoder {decoder}"
     return {"conv": "convolutional"}.get(architecture, architecture)
 
 

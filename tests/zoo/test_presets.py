@@ -13,6 +13,7 @@ import keras_vae
 from keras_vae.presets import PresetError
 from keras_vae.presets import _preset_io
 from keras_vae.presets import builtin_presets
+from zoo import configs
 from zoo import evaluate
 from zoo import publish
 from zoo import train
@@ -164,3 +165,18 @@ def test_committed_preset(name):
     )
     images = vae.sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()
+
+
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
+def test_every_config_builds_and_serializes(name):
+    """A typo in a config fails here, not hours into its training run."""
+    config = configs.get_config(name)
+    vae = train.build_vae(config)
+    x = np.zeros((2, 28, 28, 1), "float32")
+    # (2, 28, 28, 1), or (2, num_samples, 28, 28, 1) with several samples.
+    expected = (2,) + ((config.num_samples,) if config.num_samples > 1 else ())
+    expected += x.shape[1:]
+    assert vae(x).shape == expected
+    assert keras_vae.VAE.from_config(vae.get_config())(x).shape == expected
+    assert vae.objective == config.objective
+    assert vae.latent_dim == config.latent_dim
