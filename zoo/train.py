@@ -257,11 +257,11 @@ def train(
             vae = build_vae(config)
             compile_vae(vae, config, total_steps=epochs * steps_per_epoch)
             start = 0
-        print(
-            f"Training {name} from scratch: {epochs} epochs of {num_train} "
-            f"images ({config.dataset}, {split}), backend "
-            f"{keras.backend.backend()}."
-        )
+            print(
+                f"Training {name} from scratch: {epochs} epochs of "
+                f"{num_train} images ({config.dataset}, {split}), backend "
+                f"{keras.backend.backend()}."
+            )
     if command is None:
         command = "python -m zoo.train " + shlex.join(sys.argv[1:])
     state.setdefault("command", command)

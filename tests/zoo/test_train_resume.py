@@ -41,7 +41,7 @@ def run_train(workdir, wait_for_epochs=None):
     if wait_for_epochs is None:
         output, _ = process.communicate(timeout=600)
         assert process.returncode == 0, output.decode()[-3000:]
-        return
+        return output.decode()
     state = os.path.join(workdir, train.STATE)
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -60,9 +60,11 @@ def run_train(workdir, wait_for_epochs=None):
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     uninterrupted = str(tmp_path / "a")
     interrupted = str(tmp_path / "b")
-    run_train(uninterrupted)
+    assert "from scratch" in run_train(uninterrupted)
     run_train(interrupted, wait_for_epochs=1)  # Killed during epoch 2.
-    run_train(interrupted)  # The same command again.
+    resumed = run_train(interrupted)  # The same command again.
+    assert "Resuming mnist_mlp_2" in resumed
+    assert "from scratch" not in resumed
     a = keras.saving.load_model(os.path.join(uninterrupted, train.CHECKPOINT))
     b = keras.saving.load_model(os.path.join(interrupted, train.CHECKPOINT))
     assert int(to_numpy(b.optimizer.iterations)) == 3 * 3  # 384 / 128.
