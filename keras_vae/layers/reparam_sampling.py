@@ -4,12 +4,13 @@ from keras import ops
 from keras_vae import _validation
 from keras_vae import ops as vae_ops
 from keras_vae._seed_state import SeedStateMixin
+from keras_vae._warmup import KLWarmupMixin
 
 _INFERENCE_MODES = ("sample", "mean")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class ReparamSampling(SeedStateMixin, keras.layers.Layer):
+class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
     """Draws `z ~ N(mean, exp(log_var))` with the reparametrization trick.
 
     The sample is written `z = mean + exp(0.5 * log_var) * eps` with
@@ -125,15 +126,7 @@ class ReparamSampling(SeedStateMixin, keras.layers.Layer):
             )
 
     def build(self, input_shape):
-        if self.kl_warmup_steps > 0:
-            self.kl_step = self.add_weight(
-                name="kl_step",
-                shape=(),
-                dtype="int32",
-                initializer="zeros",
-                trainable=False,
-                aggregation="only_first_replica",
-            )
+        self._add_kl_step()
 
     def current_kl_weight(self):
         """The KL weight in force now: `kl_weight` times the warm-up ramp.
@@ -156,8 +149,7 @@ class ReparamSampling(SeedStateMixin, keras.layers.Layer):
         float(layer.current_kl_weight())  # 1.0
         ```
         """
-        step = self.kl_step if self.kl_warmup_steps > 0 else 0
-        return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.kl_weight)
+        return self._warmed_up(self.kl_weight)
 
     def call(self, inputs, training=None):
         if not isinstance(inputs, (list, tuple)):
@@ -182,8 +174,7 @@ class ReparamSampling(SeedStateMixin, keras.layers.Layer):
         if self.kl_weight > 0:
             kl = vae_ops.kl_divergence_standard_normal(*inputs)
             self.add_loss(self.current_kl_weight() * ops.mean(kl))
-            if training and self.kl_warmup_steps > 0:
-                self.kl_step.assign(self.kl_step + 1)
+            self._advance_kl_step(training)
         return ops.cast(z, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):

@@ -7,6 +7,7 @@ from keras import ops
 from keras_vae import _validation
 from keras_vae import ops as vae_ops
 from keras_vae._seed_state import SeedStateMixin
+from keras_vae._warmup import KLWarmupMixin
 from keras_vae.callbacks.nan_guard import NaNGuard
 from keras_vae.callbacks.nan_guard import check_finite
 from keras_vae.layers.gaussian_encoder_head import GaussianEncoderHead
@@ -47,7 +48,7 @@ class _LearnedLogVariance(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class VAE(SeedStateMixin, keras.Model):
+class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     """A variational autoencoder built from any Keras encoder and decoder.
 
     The model chains `encoder -> GaussianEncoderHead -> ReparamSampling ->
@@ -201,15 +202,7 @@ class VAE(SeedStateMixin, keras.Model):
             self.observation_log_var = _LearnedLogVariance(
                 name="observation_log_var"
             )
-        if self.kl_warmup_steps > 0:
-            self.kl_step = self.add_weight(
-                name="kl_step",
-                shape=(),
-                dtype="int32",
-                initializer="zeros",
-                trainable=False,
-                aggregation="only_first_replica",
-            )
+        self._add_kl_step()
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
@@ -312,8 +305,7 @@ class VAE(SeedStateMixin, keras.Model):
         weight = float(vae.current_kl_weight())  # 0.0: no step taken yet
         ```
         """
-        step = self.kl_step if self.kl_warmup_steps > 0 else 0
-        return vae_ops.linear_warmup(step, self.kl_warmup_steps, self.beta)
+        return self._warmed_up(self.beta)
 
     # ------------------------------------------------------------------
     # Keras model API.
@@ -327,8 +319,7 @@ class VAE(SeedStateMixin, keras.Model):
         params = self._decode_params(z, training=training)
         kl = vae_ops.kl_divergence_standard_normal(mean, log_var)
         kl_weight = self.current_kl_weight()
-        if training and self.kl_warmup_steps > 0:
-            self.kl_step.assign(self.kl_step + 1)
+        self._advance_kl_step(training)
 
         if self.objective == "iwae":
             z3 = z if self.num_samples > 1 else ops.expand_dims(z, 1)
