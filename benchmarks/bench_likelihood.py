@@ -61,9 +61,7 @@ def measure(preset, num_images, num_samples, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--backend", default=None, choices=BACKENDS + ("all",)
-    )
+    parser.add_argument("--backend", default=None, choices=BACKENDS + ("all",))
     parser.add_argument("--preset", default="mnist_mlp_32")
     parser.add_argument("--num-images", type=int, default=400)
     parser.add_argument("--num-samples", type=int, default=1000)
@@ -103,8 +101,10 @@ def main(argv=None):
             return
 
     print(f"log_likelihood throughput, architecture of {args.preset}")
-    print(f"{'backend':<11} {'batch':>5} {'k/step':>6} {'rows/s':>9} "
-          f"{'k=5000 eval':>12}")
+    print(
+        f"{'backend':<11} {'batch':>5} {'k/step':>6} {'rows/s':>9} "
+        f"{'k=5000 eval':>12}"
+    )
     for row in rows:
         for r in row["results"]:
             print(

@@ -58,6 +58,12 @@ Commands:
     python benchmarks/bench_vs_pythae.py --epochs 10 --json results.json
     python benchmarks/bench_vs_pythae.py --extra-backend jax
 
+Threads: `--threads` (default 1) caps the compute threads of each process
+(`torch.set_num_threads`, and XLA's or TensorFlow's own for an extra
+backend). One thread per library keeps the timings stable on a shared
+machine, where multithreaded kernels wait on preempted threads; pass
+`--threads 0` to keep the frameworks' defaults (on an idle machine).
+
 `--extra-backend jax` (or `tensorflow`) also trains and evaluates keras_vae
 on that backend, in its own process, after the main comparison (timed
 alone, not alternated). pythae is not a dependency of keras_vae: install
@@ -83,6 +89,26 @@ EVAL_SEED = 0
 LEARNING_RATE = 1e-3
 ADAM_EPSILON = 1e-8
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def limit_threads(backend, threads):
+    """Caps the compute threads of torch and, before import, of `backend`."""
+    if not threads:
+        return
+    if backend == "jax":
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=false "
+            f"intra_op_parallelism_threads={threads}"
+        ).strip()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------
@@ -494,6 +520,7 @@ def run_keras_only(args):
     for _ in range(args.epochs):
         keras_epoch()
     result = {"library": "keras_vae", "backend": keras.backend.backend()}
+    result["threads"] = args.threads
     result.update(summarize_training(record, len(x_train)))
     metrics, log_px = evaluate(
         *keras_vae_functions(vae), x_test, args.num_samples
@@ -509,6 +536,7 @@ def run_in_subprocess(backend, args):
     command += ["--batch-size", str(args.batch_size)]
     command += ["--num-test", str(args.num_test)]
     command += ["--num-samples", str(args.num_samples)]
+    command += ["--threads", str(args.threads)]
     env = {**os.environ, "KERAS_BACKEND": backend}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     output = subprocess.run(
@@ -539,7 +567,7 @@ def print_table(args, rows, extras, found):
     print(
         f"keras_vae {found['keras_vae']} vs pythae {found['pythae']} "
         f"(torch {found['torch']}, keras {found['keras']}, "
-        f"{extras.get('torch_threads')} torch threads)"
+        f"{extras['torch_threads']} torch threads)"
     )
     print(
         "MLP VAE 784-512-256-(32)-256-512-784, Bernoulli; binarized MNIST "
@@ -567,6 +595,11 @@ def print_table(args, rows, extras, found):
         )
     print("(+- : standard error over the test images)")
     if "nll_pythae_minus_keras_vae" in extras:
+        speed = {r["library"]: r["samples_per_second"] for r in rows[:2]}
+        print(
+            "throughput keras_vae / pythae (torch): "
+            f"{speed['keras_vae'] / speed['pythae']:.2f}"
+        )
         print(
             "NLL pythae - keras_vae (paired over images): "
             f"{extras['nll_pythae_minus_keras_vae']:+.3f} +- "
@@ -623,6 +656,12 @@ def main(argv=None):
         choices=("jax", "tensorflow"),
         help="also run keras_vae alone on this backend (subprocess)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="compute threads per process (0: the frameworks' defaults)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write results here")
     parser.add_argument("--worker-backend", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -635,10 +674,12 @@ def main(argv=None):
     )
     if args.worker_backend:
         os.environ["KERAS_BACKEND"] = args.worker_backend
+        limit_threads(args.worker_backend, args.threads)
         print("RESULT " + json.dumps(run_keras_only(args)))
         return
 
     os.environ["KERAS_BACKEND"] = "torch"  # Before keras is imported.
+    limit_threads("torch", args.threads)
     rows, extras = run_comparison(args)
     for backend in args.extra_backend:
         rows.append(run_in_subprocess(backend, args))
@@ -658,6 +699,7 @@ def main(argv=None):
                 "eval_seed": EVAL_SEED,
                 "learning_rate": LEARNING_RATE,
                 "adam_epsilon": ADAM_EPSILON,
+                "threads": args.threads,
             },
             "versions": found,
             "rows": rows,

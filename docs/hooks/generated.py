@@ -10,8 +10,8 @@ leave, so that the site never drifts from what it documents:
   the site.
 - `<!-- benchmarks:nll -->` (docs/benchmarks.md): test NLLs of the MNIST
   presets beside published results.
-- `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->` and
-  `<!-- benchmarks:datasets -->`:
+- `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->`,
+  `<!-- benchmarks:pythae -->` and `<!-- benchmarks:datasets -->`:
   tables from `docs/benchmarks.json`, which the benchmark scripts' results
   are copied into.
 - `<!-- figure: NAME -->`, right under a figure: its caption, from
@@ -381,6 +381,28 @@ def likelihood_table(benchmarks):
     return "\n".join(lines) + "\n" + _provenance(entry)
 
 
+def pythae_table(benchmarks):
+    entry = benchmarks.get("vs_pythae", {})
+    command = entry.get("command", "python benchmarks/bench_vs_pythae.py")
+    results = entry.get("results") or []
+    if not results:
+        return _not_measured(command)
+    lines = [
+        "| Library | training (samples/s) | test ELBO | test NLL (nats) |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['library']} | {r['samples_per_second']:,.0f} "
+            f"| {r['test_elbo']:.2f} "
+            f"| {r['test_nll']:.2f} ± {r['test_nll_se']:.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    if entry.get("protocol"):
+        text += f"\nProtocol: {entry['protocol']}.\n"
+    return text + _provenance(entry)
+
+
 def datasets_tables(benchmarks):
     entry = benchmarks.get("dataset_loading", {})
     command = entry.get("command", "python benchmarks/bench_datasets.py")
@@ -494,6 +516,9 @@ def on_page_markdown(markdown, page, config, files):
         )
         replacements["<!-- benchmarks:likelihood -->"] = lambda: (
             likelihood_table(benchmarks)
+        )
+        replacements["<!-- benchmarks:pythae -->"] = lambda: pythae_table(
+            benchmarks
         )
         replacements["<!-- benchmarks:datasets -->"] = lambda: datasets_tables(
             benchmarks
