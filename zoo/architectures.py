@@ -34,10 +34,15 @@ def mlp(latent_dim, hidden=(512, 256), activation="relu"):
 
 
 def conv_encoder(filters=(32, 64), dense=512, activation="relu"):
-    """A convolutional encoder: two 3x3 + strided 4x4 stages, then dense.
+    """A convolutional encoder: strided 4x4 convolutions, then dense.
+
+    Each stage is one 4x4 convolution with stride 2 (28 -> 14 -> 7). On
+    this project's 2-core CPU a training epoch of `conv_mlp` with IWAE k=5
+    takes 1.3 times as long as the same model with an MLP encoder; adding a
+    3x3 convolution before each strided one made it 3.5 times.
 
     Args:
-        filters: tuple of two ints. Channels at 14x14 and 7x7.
+        filters: tuple of ints. Channels of each stage.
         dense: int. Width of the final dense layer.
         activation: str. Hidden activation.
 
@@ -49,18 +54,11 @@ def conv_encoder(filters=(32, 64), dense=512, activation="relu"):
     for i, channels in enumerate(filters):
         h = keras.layers.Conv2D(
             channels,
-            3,
-            padding="same",
-            activation=activation,
-            name=f"enc_conv_{i}a",
-        )(h)
-        h = keras.layers.Conv2D(
-            channels,
             4,
             strides=2,
             padding="same",
             activation=activation,
-            name=f"enc_conv_{i}b",
+            name=f"enc_conv_{i}",
         )(h)
     h = keras.layers.Flatten()(h)
     h = keras.layers.Dense(dense, activation=activation, name="enc_dense")(h)

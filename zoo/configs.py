@@ -106,7 +106,7 @@ PRESETS = {
             objective="iwae",
             num_samples=5,
             kl_warmup_steps=20 * 469,
-            epochs=100,
+            epochs=200,
             final_learning_rate=2e-5,
         ),
         PresetConfig(
@@ -122,7 +122,7 @@ PRESETS = {
             objective="iwae",
             num_samples=5,
             kl_warmup_steps=20 * 469,
-            epochs=100,
+            epochs=200,
             final_learning_rate=2e-5,
         ),
     )
