@@ -6,10 +6,10 @@ path of a preset directory, and writes its images as PNG files, atomically.
 
     keras-vae list                                  # the presets, test NLLs
     keras-vae list --json
-    keras-vae sample mnist_mlp_32 -n 64 -o samples.png
-    keras-vae reconstruct mnist_mlp_32 -n 16 -o reconstructions.png
+    keras-vae sample mnist_mlp_2 -n 64 -o samples.png
+    keras-vae reconstruct mnist_mlp_2 -n 16 -o reconstructions.png
     keras-vae interpolate mnist_mlp_2 --from 0 --to 1 --steps 10 -o strip.png
-    keras-vae evaluate mnist_mlp_32 -k 100 --limit 1000
+    keras-vae evaluate mnist_mlp_2 -k 100 --limit 1000
     keras-vae evaluate path/to/my_preset --json
     keras-vae train mnist_mlp_2 --epochs 5 --workdir /tmp/run
 
@@ -268,7 +268,7 @@ def sample_command(args):
     ```python
     from keras_vae.cli import main
 
-    main(["sample", "mnist_mlp_32", "-n", "64", "-o", "/tmp/samples.png"])
+    assert main(["sample", "mnist_mlp_2", "-n", "64", "-o", "samples.png"]) == 0
     ```
     """
     check_output_path(args.output)
@@ -301,7 +301,7 @@ def reconstruct_command(args):
     ```python
     from keras_vae.cli import main
 
-    main(["reconstruct", "mnist_mlp_32", "-n", "16", "-o", "/tmp/r.png"])
+    assert main(["reconstruct", "mnist_mlp_2", "-n", "16", "-o", "r.png"]) == 0
     ```
     """
     import numpy as np
@@ -399,7 +399,7 @@ def evaluate_command(args):
     ```python
     from keras_vae.cli import main
 
-    main(["evaluate", "mnist_mlp_32", "-k", "100", "--limit", "500"])
+    assert main(["evaluate", "mnist_mlp_2", "-k", "100", "--limit", "500"]) == 0
     ```
     """
     from keras_vae.evaluation import evaluate
@@ -579,7 +579,7 @@ def build_parser():
     ```python
     from keras_vae.cli import build_parser
 
-    args = build_parser().parse_args(["sample", "mnist_mlp_32", "-o", "a.png"])
+    args = build_parser().parse_args(["sample", "mnist_mlp_2", "-o", "a.png"])
     ```
     """
     from keras_vae.version import __version__
@@ -797,7 +797,8 @@ def main(argv=None):
     ```python
     from keras_vae.cli import main
 
-    status = main(["sample", "mnist_mlp_32", "-n", "16", "-o", "grid.png"])
+    status = main(["sample", "mnist_mlp_2", "-n", "16", "-o", "grid.png"])
+    assert status == 0
     ```
     """
     try:

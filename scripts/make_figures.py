@@ -70,9 +70,9 @@ FIGURES = {
     "interpolation": {"model": MNIST_32},
 }
 
-# The stand-ins: the presets' architecture (zoo/configs.py), their data
-# set, and a multiple of `--quick-seconds` to train for (a 2-d latent plane
-# takes longer to sort itself out).
+# The stand-ins: a smaller MLP (784-512-256) with the preset's latent
+# dimension, the preset's data set, and a multiple of `--quick-seconds` to
+# train for (a 2-d latent plane takes longer to sort itself out).
 STAND_INS = {
     "mnist_mlp_2": ("mnist", 2, 2.0),
     "mnist_mlp_32": ("mnist", 32, 1.0),

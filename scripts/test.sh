@@ -29,8 +29,7 @@ once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/datasets/test_datasets_idx.py tests/datasets/test_datasets_real.py
       tests/datasets/test_datasets_tfds.py)
 # Two workers, each taking whole files (module fixtures are built once).
-# pytest-benchmark, where installed, warns (an error here) under xdist.
-workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile -p no:benchmark)
+workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
 skip_once=()
 status=0
 for backend in jax tensorflow torch; do

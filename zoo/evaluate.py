@@ -1,7 +1,7 @@
 """Evaluates a trained model or a preset on the fixed binarized test set.
 
     python -m zoo.evaluate mnist_mlp_32                 # the checkpoint
-    python -m zoo.evaluate mnist_mlp_32 --source preset # the published one
+    python -m zoo.evaluate mnist_mlp_2 --source preset  # the published one
     python -m zoo.evaluate mnist_mlp_32 -k 100          # a quick estimate
 
 Reports, in nats per test image, on the 10,000 test images binarized once
@@ -11,11 +11,14 @@ with the pinned seed (`keras_vae.datasets.load_binarized_test_set`):
   (k=5000 by default, as in Burda et al. 2015), and its standard error over
   the test images;
 - `elbo`, `kl` and `reconstruction`: the evidence lower bound and its two
-  terms (one latent sample per image);
+  terms (the model's `num_samples` latent samples per image);
 - `seconds`: the wall time of the evaluation.
 
-The figures are printed and written, atomically, to
-`<workdir>/eval.json` (default `<workdir>/eval.json`).
+The figures are printed and written, atomically, to `--output`: by
+default `<workdir>/eval.json` for a checkpoint (the file `zoo.publish` and
+`zoo.pipeline` read) and `<workdir>/eval_preset.json` for a published
+preset, so that re-evaluating a preset never stands in for the evaluation
+of a training run.
 """
 
 import argparse
@@ -29,13 +32,14 @@ from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
 from keras_vae.evaluation import evaluate
 from keras_vae.utils import atomic_write
 from zoo import configs
+from zoo.train import CHECKPOINT
 from zoo.train import default_workdir
 
 
 def load_model(name, source="auto", workdir=None):
     """Loads the checkpoint of a training run, or the published preset."""
     workdir = workdir or default_workdir(name)
-    checkpoint = os.path.join(workdir, "checkpoint.keras")
+    checkpoint = os.path.join(workdir, CHECKPOINT)
     if source in ("auto", "checkpoint") and os.path.exists(checkpoint):
         return keras.saving.load_model(checkpoint), checkpoint
     if source == "checkpoint":
@@ -67,7 +71,11 @@ def main(argv=None):
     )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--limit", type=int, help="first N test images only")
-    parser.add_argument("--output", help="default: <workdir>/eval.json")
+    parser.add_argument(
+        "--output",
+        help="default: <workdir>/eval.json for a checkpoint, "
+        "<workdir>/eval_preset.json for a preset",
+    )
     args = parser.parse_args(argv)
 
     config = configs.get_config(args.preset)
@@ -82,7 +90,10 @@ def main(argv=None):
         limit=args.limit,
     )
     metrics["model"] = origin
-    output = args.output or os.path.join(workdir, "eval.json")
+    from_checkpoint = origin.endswith(CHECKPOINT)
+    output = args.output or os.path.join(
+        workdir, "eval.json" if from_checkpoint else "eval_preset.json"
+    )
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with atomic_write(output, "w") as f:
         json.dump(metrics, f, indent=2)

@@ -472,8 +472,9 @@ def figure_caption(name, manifest, zoo_page="zoo.md"):
             f"{' and' if presets else ''} from "
             f"{'stand-ins' if plural else 'a stand-in'} for the "
             f"preset{'s' if plural else ''} not published yet: "
-            f"{'models' if plural else 'a model'} of the same architecture "
-            f"trained briefly ({details}). It is redrawn from the "
+            f"smaller {'MLPs' if plural else 'MLP'} (784-512-256, the "
+            f"preset's latent dimension) trained briefly ({details}). "
+            "`python scripts/make_figures.py` redraws it from the "
             f"preset{'s' if plural else ''} once published"
         )
     return f"*{text}.*\n{{ .figure-caption }}"

@@ -29,9 +29,10 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
     weight grows linearly from 0 to `kl_weight` over that many training
     calls (KL warm-up, or annealing); the step count is a non-trainable
     variable, so it is saved with the model and keeps counting after a
-    reload. This makes the layer a drop-in replacement for
-    `tfp.layers.MultivariateNormalTriL` + `KLDivergenceAddLoss` in any
-    Keras 3 model.
+    reload. With `GaussianEncoderHead` before it, this makes the layer a
+    drop-in replacement for `tfp.layers.IndependentNormal` +
+    `tfp.layers.KLDivergenceAddLoss` (a diagonal Gaussian and its KL to a
+    standard normal prior) in any Keras 3 model.
 
     Log-variances are clipped to `[-30, 20]` before use (see
     `keras_vae.ops.clip_log_var`), so even extreme inputs give finite

@@ -684,7 +684,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         ```python
         import keras_vae
 
-        vae = keras_vae.VAE.from_preset("mnist_mlp_32")
+        vae = keras_vae.VAE.from_preset("mnist_mlp_2")
         images = vae.sample(16, seed=0)
         ```
         """
@@ -702,9 +702,12 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     def save_to_preset(self, directory, metadata=None):
         """Saves the model as a preset directory, atomically.
 
-        Writes `config.json`, `model.weights.h5`, `samples.png` and
+        Writes `config.json`, `model.weights.h5`, `reference.npz` (inputs
+        and deterministic outputs, to check the weights give the same
+        outputs on another backend), `samples.png` for image data, and
         `metadata.json` (with the SHA-256 of every file), so that
-        `VAE.from_preset(directory)` loads it back.
+        `VAE.from_preset(directory)` loads it back. `zoo.publish` adds the
+        model card and the reconstructions.
 
         Args:
             directory: str. The directory to (over)write.

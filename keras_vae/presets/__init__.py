@@ -1,10 +1,12 @@
 """Pretrained VAEs that load in one line, and the tools to make your own.
 
 A preset is a directory (the keras-hub convention): `config.json` (the
-model's Keras config), `model.weights.h5`, `metadata.json` (metrics with
-their protocol, the training command, versions, the SHA-256 of every
-file), a model card `README.md` and PNG grids of samples and
-reconstructions. The presets trained by `zoo/` ship inside the package.
+model's Keras config), `model.weights.h5`, `reference.npz` (reference
+inputs and outputs, checked on every backend), `metadata.json` (metrics
+with their protocol, the training command, versions, the SHA-256 of every
+file), and PNG grids of samples (and, for the zoo's presets, a model card
+`README.md` and reconstructions). The presets trained by `zoo/` ship
+inside the package.
 
 Example:
 

@@ -27,6 +27,7 @@ MODULES = (
     "keras_vae.evaluation",
     "keras_vae.utils",
     "keras_vae.testing",
+    "keras_vae.cli",
 )
 
 
