@@ -19,6 +19,7 @@ def evaluate(
     seed=0,
     verbose="auto",
     limit=None,
+    progress_path=None,
 ):
     """Evaluates a VAE on the fixed binarized test set of `dataset`.
 
@@ -30,11 +31,17 @@ def evaluate(
         seed: int. Seed of the importance samples.
         verbose: progress bar setting of `VAE.log_likelihood`.
         limit: int or None. Evaluate on the first `limit` images only.
+        progress_path: str or None. Where to save the progress of the
+            importance-sampling estimate after every step, so that the same
+            call, stopped and started again, continues where it was (see
+            `VAE.log_likelihood`).
 
     Returns:
         A dict: `nll` (importance-weighted estimate of -log p(x)) and its
         `nll_standard_error`, `elbo`, `kl`, `reconstruction` (nats per
-        image), `seconds`, and `protocol` (data set, binarization, k...).
+        image), `seconds` (including the time of earlier, stopped calls
+        resumed from `progress_path`), and `protocol` (data set,
+        binarization, k...).
 
     Example:
 
@@ -66,14 +73,17 @@ def evaluate(
     if not getattr(vae, "compiled", False):
         vae.compile()  # For `evaluate`'s metrics; the optimizer is unused.
     logs = vae.evaluate(x, batch_size=500, verbose=0, return_dict=True)
-    log_px = vae.log_likelihood(
-        x,
-        num_samples=num_samples,
-        batch_size=batch_size,
-        seed=seed,
-        verbose=verbose,
+    weights_model = vae._importance_weights(
+        num_samples, batch_size, samples_per_step=None, seed=seed
     )
-    seconds = time.time() - began
+    log_px = weights_model.log_likelihood(
+        x,
+        num_samples,
+        batch_size=batch_size,
+        verbose=verbose,
+        progress_path=progress_path,
+    )
+    seconds = time.time() - began + weights_model.seconds_before
     return {
         "nll": float(-log_px.mean()),
         "nll_standard_error": float(log_px.std() / math.sqrt(len(log_px))),

@@ -1,4 +1,5 @@
 import json
+import os
 
 import keras
 import numpy as np
@@ -116,6 +117,52 @@ def test_log_likelihood_converges_with_a_wrong_posterior():
     gap_many = np.mean(log_px - many)
     assert gap_one > 0.2  # The ELBO is a loose lower bound here...
     assert abs(gap_many) < 0.02  # ...and k = 5000 gets to the truth.
+
+
+def test_stopped_log_likelihood_resumes_to_the_same_estimate(
+    tmp_path, monkeypatch
+):
+    from keras_vae.models.importance_weights import ImportanceWeights
+
+    vae, x, _ = linear_gaussian(perturb=1.0)
+    kwargs = dict(
+        num_samples=23, batch_size=5, samples_per_step=4, seed=3, verbose=0
+    )
+    uninterrupted = vae.log_likelihood(x, **kwargs)
+    progress = str(tmp_path / "progress.npz")
+
+    predict = ImportanceWeights.predict
+    calls = []
+
+    def stop_at_the_fourth_step(self, *args, **kw):
+        calls.append(None)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return predict(self, *args, **kw)
+
+    monkeypatch.setattr(ImportanceWeights, "predict", stop_at_the_fourth_step)
+    with pytest.raises(KeyboardInterrupt):
+        vae.log_likelihood(x, progress_path=progress, **kwargs)
+    assert os.path.exists(progress)  # Three steps (12 samples) saved.
+    monkeypatch.setattr(ImportanceWeights, "predict", predict)
+    resumed = vae.log_likelihood(x, progress_path=progress, **kwargs)
+    np.testing.assert_allclose(resumed, uninterrupted, rtol=1e-6, atol=1e-6)
+    assert not os.path.exists(progress)  # Removed once complete.
+
+    # Progress made with other weights is not reused.
+    with pytest.raises(KeyboardInterrupt):
+        monkeypatch.setattr(
+            ImportanceWeights, "predict", stop_at_the_fourth_step
+        )
+        calls.clear()
+        vae.log_likelihood(x, progress_path=progress, **kwargs)
+    monkeypatch.setattr(ImportanceWeights, "predict", predict)
+    head = vae.encoder_head
+    head.kernel.assign(head.kernel * 0.5)
+    fresh = vae.log_likelihood(x, **kwargs)
+    reused = vae.log_likelihood(x, progress_path=progress, **kwargs)
+    np.testing.assert_allclose(reused, fresh, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(fresh, uninterrupted)
 
 
 @pytest.mark.parametrize("objective, k", [("iwae", 1), ("iwae", 4)])

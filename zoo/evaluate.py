@@ -14,6 +14,11 @@ with the pinned seed (`keras_vae.datasets.load_binarized_test_set`):
   terms (the model's `num_samples` latent samples per image);
 - `seconds`: the wall time of the evaluation.
 
+The importance-sampling estimate of a checkpoint saves its progress after
+every step (`<workdir>/eval_progress.npz`): a stopped evaluation, started
+again with the same command, continues where it was and gives the same
+figures.
+
 The figures are printed and written, atomically, to `--output`: by
 default `<workdir>/eval.json` for a checkpoint (the file `zoo.publish` and
 `zoo.pipeline` read) and `<workdir>/eval_preset.json` for a published
@@ -82,15 +87,21 @@ def main(argv=None):
     workdir = args.workdir or default_workdir(args.preset)
     vae, origin = load_model(args.preset, args.source, workdir)
     print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
+    from_checkpoint = origin.endswith(CHECKPOINT)
     metrics = evaluate(
         vae,
         config.dataset,
         num_samples=args.num_samples,
         batch_size=args.batch_size,
         limit=args.limit,
+        # A stopped evaluation of a checkpoint continues where it was.
+        progress_path=(
+            os.path.join(workdir, "eval_progress.npz")
+            if from_checkpoint
+            else None
+        ),
     )
     metrics["model"] = origin
-    from_checkpoint = origin.endswith(CHECKPOINT)
     output = args.output or os.path.join(
         workdir, "eval.json" if from_checkpoint else "eval_preset.json"
     )

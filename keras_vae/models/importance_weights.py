@@ -1,9 +1,13 @@
+import hashlib
 import math
+import os
+import time
 
 import keras
 import numpy as np
 
 from keras_vae.layers.reparam_sampling import ReparamSampling
+from keras_vae.utils import atomic_write
 
 
 class ImportanceWeights(keras.Model):
@@ -41,33 +45,107 @@ class ImportanceWeights(keras.Model):
         log_w, _ = self.vae._log_weights(x, mean, log_var, z, params)
         return log_w
 
-    def log_likelihood(self, x, num_samples, batch_size, verbose="auto"):
+    def log_likelihood(
+        self, x, num_samples, batch_size, verbose="auto", progress_path=None
+    ):
         """Estimates `log p(x)` with `num_samples` samples per example.
+
+        With `progress_path`, the running sums and the state of the noise
+        are saved there (atomically) after every step, and a call with the
+        same file, data, weights and arguments continues from them: it
+        returns what an uninterrupted call would have. The file is removed
+        once the estimate is complete.
 
         Returns:
             A float64 numpy array `(len(x),)`.
         """
         steps = math.ceil(num_samples / self.samples_per_step)
-        progbar = None
-        if verbose not in (0, False):
-            progbar = keras.utils.Progbar(
-                steps * math.ceil(len(x) / batch_size),
-                unit_name="batch",
-            )
+        per_step = math.ceil(len(x) / batch_size)
         total = np.full((len(x),), -np.inf)
         done = 0
-        for _ in range(steps):
+        fingerprint = None
+        if progress_path is not None:
+            fingerprint = self._fingerprint(x, num_samples, batch_size)
+            restored = _read_progress(progress_path, fingerprint)
+            if restored is not None:
+                total, done, state, self.seconds_before = restored
+                self.sampler.seed_generator.state.assign(state)
+        progbar = None
+        if verbose not in (0, False):
+            progbar = keras.utils.Progbar(steps * per_step, unit_name="batch")
+            if done:
+                progbar.update((done // self.samples_per_step) * per_step)
+        began = time.time()
+        while done < num_samples:
             take = min(self.samples_per_step, num_samples - done)
             log_w = self.predict(x, batch_size=batch_size, verbose=0)
             log_w = np.asarray(log_w[:, :take], dtype="float64")
             total = np.logaddexp(total, _logsumexp(log_w))
             done += take
+            if progress_path is not None and done < num_samples:
+                state = keras.ops.convert_to_numpy(
+                    self.sampler.seed_generator.state.value
+                )
+                seconds = self.seconds_before + time.time() - began
+                _write_progress(
+                    progress_path, fingerprint, total, done, state, seconds
+                )
             if progbar is not None:
                 progbar.add(
-                    math.ceil(len(x) / batch_size),
+                    per_step,
                     values=[("nll", -np.mean(total - math.log(done)))],
                 )
+        if progress_path is not None and os.path.exists(progress_path):
+            os.remove(progress_path)
         return total - math.log(num_samples)
+
+    seconds_before = 0.0
+    """Wall time spent on the estimate by earlier, stopped calls."""
+
+    def _fingerprint(self, x, num_samples, batch_size):
+        """A digest of everything the estimate depends on."""
+        digest = hashlib.sha256()
+        digest.update(np.ascontiguousarray(x).tobytes())
+        for weight in self.vae.weights:
+            value = np.asarray(keras.ops.convert_to_numpy(weight))
+            digest.update(np.ascontiguousarray(value).tobytes())
+        settings = (
+            x.shape,
+            num_samples,
+            batch_size,
+            self.samples_per_step,
+            self.sampler.seed,
+        )
+        digest.update(repr(settings).encode())
+        return digest.hexdigest()
+
+
+def _read_progress(path, fingerprint):
+    """`(total, done, seed_state, seconds)` from `path`, or None if absent
+    or made for other data, weights or arguments."""
+    if not os.path.exists(path):
+        return None
+    with np.load(path) as saved:
+        if str(saved["fingerprint"]) != fingerprint:
+            return None
+        return (
+            saved["total"].copy(),
+            int(saved["done"]),
+            saved["seed_state"].copy(),
+            float(saved["seconds"]),
+        )
+
+
+def _write_progress(path, fingerprint, total, done, state, seconds):
+    with atomic_write(path, "wb") as f:
+        np.savez(
+            f,
+            fingerprint=np.array(fingerprint),
+            total=total,
+            done=np.array(done),
+            seed_state=np.asarray(state),
+            seconds=np.array(seconds),
+        )
 
 
 def _logsumexp(a):

@@ -601,6 +601,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         samples_per_step=None,
         seed=None,
         verbose="auto",
+        progress_path=None,
     ):
         """Importance-weighted estimate of `log p(x)`, per example, in nats.
 
@@ -621,6 +622,14 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 None picks `min(k, max(1, 20000 // batch_size))`.
             seed: int or None. Seed of the importance samples.
             verbose: `"auto"`, 0 or 1: a progress bar over the steps.
+            progress_path: str or None. A file where the running sums and
+                the state of the noise are saved, atomically, after every
+                step. A call with the same file, data, weights and
+                arguments continues where a stopped one ended and returns
+                what an uninterrupted call would have (for long
+                evaluations). The file is removed once the estimate is
+                complete; one made for other data, weights or arguments is
+                ignored and overwritten.
 
         Returns:
             A float64 numpy array `(n,)`: the estimates of `log p(x)`. The
@@ -643,6 +652,21 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         nll = -log_px.mean()  # nats per example
         ```
         """
+        weights_model = self._importance_weights(
+            num_samples, batch_size, samples_per_step, seed
+        )
+        return weights_model.log_likelihood(
+            self._as_data(x),
+            num_samples,
+            batch_size=batch_size,
+            verbose=verbose,
+            progress_path=progress_path,
+        )
+
+    def _importance_weights(
+        self, num_samples, batch_size, samples_per_step, seed
+    ):
+        """The validated `ImportanceWeights` model of `log_likelihood`."""
         from keras_vae.models.importance_weights import ImportanceWeights
 
         num_samples = _validation.positive_int("num_samples", num_samples)
@@ -652,12 +676,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         samples_per_step = _validation.positive_int(
             "samples_per_step", samples_per_step
         )
-        x = self._as_data(x)
-        weights_model = ImportanceWeights(
+        return ImportanceWeights(
             self, samples_per_step=samples_per_step, seed=seed
-        )
-        return weights_model.log_likelihood(
-            x, num_samples, batch_size=batch_size, verbose=verbose
         )
 
     # ------------------------------------------------------------------
