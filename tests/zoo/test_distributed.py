@@ -76,18 +76,22 @@ train.train(
 """
 
 
-def run(workdir, devices):
+def start(workdir, devices):
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", SCRIPT, workdir, str(devices)],
         cwd=REPO,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return result.stdout
+
+
+def finish(process):
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stdout[-2000:] + stderr[-4000:]
+    return stdout
 
 
 @pytest.mark.large
@@ -98,9 +102,9 @@ def test_two_devices_match_one(tmp_path):
             "keras.distribution (JAX); torch has neither here"
         )
     one, two = str(tmp_path / "one"), str(tmp_path / "two")
-    run(one, 1)
-    output = run(two, 2)
-    assert "over 2 devices" in output
+    runs = [start(one, 1), start(two, 2)]  # Side by side: mostly start-up.
+    finish(runs[0])
+    assert "over 2 devices" in finish(runs[1])
     a = keras.saving.load_model(os.path.join(one, train.CHECKPOINT))
     b = keras.saving.load_model(os.path.join(two, train.CHECKPOINT))
     assert int(to_numpy(b.optimizer.iterations)) == 8  # Global batches.
