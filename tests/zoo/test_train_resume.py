@@ -26,28 +26,35 @@ ARGS = [
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
-def run_train(workdir, wait_for_epochs=None):
-    """Runs `python -m zoo.train` in a subprocess; kills it, if asked, once
-    `wait_for_epochs` epochs are checkpointed (it may be anywhere then)."""
+def start_train(workdir):
+    """Starts `python -m zoo.train` in a subprocess."""
     command = [sys.executable, "-m", "zoo.train", *ARGS, "--workdir", workdir]
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command,
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    if wait_for_epochs is None:
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, output.decode()[-3000:]
-        return output.decode()
+
+
+def finish_train(process):
+    """Waits for a run to end; returns its output."""
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output.decode()[-3000:]
+    return output.decode()
+
+
+def kill_after(process, workdir, epochs):
+    """Kills a run once `epochs` epochs are checkpointed (it may be
+    anywhere then)."""
     state = os.path.join(workdir, train.STATE)
     deadline = time.time() + 600
     while time.time() < deadline:
         if os.path.exists(state):
             with open(state) as f:
-                if json.load(f).get("epochs_done", 0) >= wait_for_epochs:
+                if json.load(f).get("epochs_done", 0) >= epochs:
                     break
         if process.poll() is not None:
             pytest.fail("training ended before it could be interrupted")
@@ -60,9 +67,10 @@ def run_train(workdir, wait_for_epochs=None):
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     uninterrupted = str(tmp_path / "a")
     interrupted = str(tmp_path / "b")
-    assert "from scratch" in run_train(uninterrupted)
-    run_train(interrupted, wait_for_epochs=1)  # Killed during epoch 2.
-    resumed = run_train(interrupted)  # The same command again.
+    reference = start_train(uninterrupted)  # Runs alongside the others.
+    kill_after(start_train(interrupted), interrupted, 1)  # During epoch 2.
+    resumed = finish_train(start_train(interrupted))  # The same command.
+    assert "from scratch" in finish_train(reference)
     assert "Resuming mnist_mlp_2" in resumed
     assert "from scratch" not in resumed
     a = keras.saving.load_model(os.path.join(uninterrupted, train.CHECKPOINT))
