@@ -337,70 +337,67 @@ def _provenance(entry):
     return text
 
 
-def throughput_table(benchmarks):
-    entry = benchmarks.get("training_throughput", {})
-    command = entry.get(
-        "command", "python benchmarks/bench_training.py --backend all"
-    )
+def _results_table(benchmarks, key, command, header, row):
+    """A table of `benchmarks[key]["results"]`, one `row(result)` each,
+    then the protocol and provenance of the entry; a note if unmeasured."""
+    entry = benchmarks.get(key, {})
     results = entry.get("results") or []
     if not results:
-        return _not_measured(command)
-    lines = [
-        "| Backend | keras_vae (samples/s) | plain Keras (samples/s) "
-        "| keras_vae / plain |",
-        "|---|---|---|---|",
-    ]
-    for r in results:
-        ratio = r.get("ratio") or r["keras_vae"] / r["plain_keras"]
-        lines.append(
-            f"| {r['backend']} | {r['keras_vae']:,.0f} "
-            f"| {r['plain_keras']:,.0f} | {ratio:.3f} |"
-        )
-    return "\n".join(lines) + "\n" + _provenance(entry)
-
-
-def likelihood_table(benchmarks):
-    entry = benchmarks.get("likelihood_throughput", {})
-    command = entry.get(
-        "command", "python benchmarks/bench_likelihood.py --backend all"
-    )
-    results = entry.get("results") or []
-    if not results:
-        return _not_measured(command)
-    lines = [
-        "| Backend | images per step | samples per step | decoder rows/s "
-        "| projected k = 5000 test-set evaluation |",
-        "|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['backend']} | {r['batch_size']} | {r['samples_per_step']} "
-            f"| {r['rows_per_second']:,.0f} "
-            f"| {r['full_eval_minutes']:.0f} min |"
-        )
-    return "\n".join(lines) + "\n" + _provenance(entry)
-
-
-def pythae_table(benchmarks):
-    entry = benchmarks.get("vs_pythae", {})
-    command = entry.get("command", "python benchmarks/bench_vs_pythae.py")
-    results = entry.get("results") or []
-    if not results:
-        return _not_measured(command)
-    lines = [
-        "| Library | training (samples/s) | test ELBO | test NLL (nats) |",
-        "|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['library']} | {r['samples_per_second']:,.0f} "
-            f"| {r['test_elbo']:.2f} "
-            f"| {r['test_nll']:.2f} ± {r['test_nll_se']:.2f} |"
-        )
+        return _not_measured(entry.get("command", command))
+    columns = header.count("|") - 1
+    lines = [header, "|---" * columns + "|"]
+    lines += [row(r) for r in results]
     text = "\n".join(lines) + "\n"
     if entry.get("protocol"):
         text += f"\nProtocol: {entry['protocol']}.\n"
     return text + _provenance(entry)
+
+
+def throughput_table(benchmarks):
+    def row(r):
+        ratio = r.get("ratio") or r["keras_vae"] / r["plain_keras"]
+        return (
+            f"| {r['backend']} | {r['keras_vae']:,.0f} "
+            f"| {r['plain_keras']:,.0f} | {ratio:.3f} |"
+        )
+
+    return _results_table(
+        benchmarks,
+        "training_throughput",
+        "python benchmarks/bench_training.py --backend all",
+        "| Backend | keras_vae (samples/s) | plain Keras (samples/s) "
+        "| keras_vae / plain |",
+        row,
+    )
+
+
+def likelihood_table(benchmarks):
+    return _results_table(
+        benchmarks,
+        "likelihood_throughput",
+        "python benchmarks/bench_likelihood.py --backend all",
+        "| Backend | images per step | samples per step | decoder rows/s "
+        "| projected k = 5000 test-set evaluation |",
+        lambda r: (
+            f"| {r['backend']} | {r['batch_size']} | {r['samples_per_step']} "
+            f"| {r['rows_per_second']:,.0f} "
+            f"| {r['full_eval_minutes']:.0f} min |"
+        ),
+    )
+
+
+def pythae_table(benchmarks):
+    return _results_table(
+        benchmarks,
+        "vs_pythae",
+        "python benchmarks/bench_vs_pythae.py",
+        "| Library | training (samples/s) | test ELBO | test NLL (nats) |",
+        lambda r: (
+            f"| {r['library']} | {r['samples_per_second']:,.0f} "
+            f"| {r['test_elbo']:.2f} "
+            f"| {r['test_nll']:.2f} ± {r['test_nll_se']:.2f} |"
+        ),
+    )
 
 
 def datasets_tables(benchmarks):
