@@ -77,7 +77,7 @@ def evaluate(
         num_samples, batch_size, samples_per_step=None, seed=seed
     )
     log_px = weights_model.log_likelihood(
-        x,
+        vae._as_data(x),  # The checks of `VAE.log_likelihood`.
         num_samples,
         batch_size=batch_size,
         verbose=verbose,
