@@ -108,6 +108,14 @@ class Models:
             return candidates[-1], "stand-in"
         return None, None
 
+    def get(self, candidates):
+        """`(vae, info)` for the first published candidate or a stand-in,
+        or `(None, None)`."""
+        name, kind = self.choose(candidates)
+        if name is None:
+            return None, None
+        return self.load(name, kind)
+
     def load(self, name, kind):
         key = (name, kind)
         if key not in self._cache:
@@ -353,10 +361,9 @@ def fig_home_samples(models, args, path):
 
 def fig_latent_balls(models, args, path):
     plt = _pyplot()
-    name, kind = models.choose(MNIST_2D)
-    if name is None:
+    vae, info = models.get(MNIST_2D)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     images, labels = test_images("mnist", args.limit)
     mean, log_var = vae.encode(images)
     std = np.exp(0.5 * log_var)
@@ -419,10 +426,9 @@ def fig_latent_balls(models, args, path):
 
 def fig_sampling_decoding(models, args, path):
     plt = _pyplot()
-    name, kind = models.choose(MNIST_2D)
-    if name is None:
+    vae, info = models.get(MNIST_2D)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     images, labels = test_images("mnist", args.limit)
     i = one_per_class(labels)[args.zoom_digit]
     x = images[i : i + 1]
@@ -593,10 +599,9 @@ def fig_reparametrization(models, args, path):
 
 def fig_reparam_shift(models, args, path):
     plt = _pyplot()
-    name, kind = models.choose(MNIST_2D)
-    if name is None:
+    vae, info = models.get(MNIST_2D)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     images, labels = test_images("mnist", args.limit)
     i = one_per_class(labels)[args.zoom_digit]
     mean, log_var = vae.encode(images[i : i + 1])
@@ -786,10 +791,9 @@ def fig_generation(models, args, path):
 
 def fig_elbo_vs_k(models, args, path):
     plt = _pyplot()
-    name, kind = models.choose(MNIST_32)
-    if name is None:
+    vae, info = models.get(MNIST_32)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     x, _ = datasets.load_binarized_test_set("mnist")
     x = x[: args.nll_images]
     ks = [k for k in (1, 5, 50, 500, 5000) if k <= args.max_k]
@@ -841,10 +845,9 @@ def fig_elbo_vs_k(models, args, path):
 
 
 def fig_reconstructions(models, args, path):
-    name, kind = models.choose(MNIST_32)
-    if name is None:
+    vae, info = models.get(MNIST_32)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     x, _ = datasets.load_binarized_test_set("mnist")
     x = x[:16]
     rows = np.concatenate([x, vae.reconstruct(x)])
@@ -853,10 +856,9 @@ def fig_reconstructions(models, args, path):
 
 
 def fig_interpolation(models, args, path):
-    name, kind = models.choose(MNIST_32)
-    if name is None:
+    vae, info = models.get(MNIST_32)
+    if vae is None:
         return None
-    vae, info = models.load(name, kind)
     images, labels = test_images("mnist", args.limit)
     ends = one_per_class(labels)
     pairs = [
