@@ -1,6 +1,7 @@
 import os
 
 import keras
+import numpy as np
 import pytest
 
 
@@ -10,8 +11,11 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _clean_keras_state():
-    """Each test starts from a fresh Keras session and the float32 policy."""
+    """Each test starts from a fresh Keras session, the float32 policy and a
+    seeded NumPy generator, so a test's random inputs are the same on every run
+    (and a failure can be reproduced)."""
     keras.utils.clear_session()
+    np.random.seed(0)
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
