@@ -24,6 +24,7 @@ from keras_vae import datasets
 from keras_vae.presets import PRESETS_DIR
 from keras_vae.presets import save_preset
 from keras_vae.utils import save_image_grid
+from keras_vae.utils.environment import describe_hardware
 from zoo import configs
 from zoo.train import default_workdir
 from zoo.train import read_state
@@ -151,8 +152,21 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
 {latent}"""
 
 
-def publish(name, workdir=None, output_root=None, hardware="2-core CPU"):
-    """Publishes `runs/<name>` as the preset `<output_root>/<name>`."""
+def publish(name, workdir=None, output_root=None, hardware=None):
+    """Publishes `runs/<name>` as the preset `<output_root>/<name>`.
+
+    Args:
+        name: str. A preset of `zoo.configs.PRESETS`.
+        workdir: str. The run's directory (checkpoint, `state.json` and the
+            `eval.json` of `zoo.evaluate`); default `default_workdir(name)`.
+        output_root: str. Where the preset directory goes; default the
+            package's presets.
+        hardware: str or None. What trained the model; None takes what
+            `zoo.train` recorded in `state.json` (or describes this machine).
+
+    Returns:
+        The preset directory.
+    """
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
     output_root = output_root or PRESETS_DIR
@@ -164,6 +178,11 @@ def publish(name, workdir=None, output_root=None, hardware="2-core CPU"):
     ):
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path} is missing: run `{command}`.")
+    if os.path.getmtime(evaluation) < os.path.getmtime(checkpoint):
+        raise ValueError(
+            f"{evaluation} is older than {checkpoint}: it evaluated earlier "
+            f"weights. Run `python -m zoo.evaluate {name}` again first."
+        )
     with open(evaluation) as f:
         metrics = json.load(f)
     state = read_state(workdir)
@@ -197,7 +216,10 @@ def publish(name, workdir=None, output_root=None, hardware="2-core CPU"):
             "seed": config.seed,
             "wall_time_s": round(state.get("wall_time_s", 0.0), 1),
             "backend": state.get("backend"),
-            "hardware": hardware,
+            "versions": state.get("versions"),
+            "hardware": (
+                hardware or state.get("hardware") or describe_hardware()
+            ),
         },
     }
     metadata["parameters"] = int(vae.count_params())
@@ -228,8 +250,17 @@ def main(argv=None):
     parser.add_argument(
         "--output-root", help=f"default: {PRESETS_DIR} (the package)"
     )
+    parser.add_argument(
+        "--hardware",
+        help="what trained the model; default: what zoo.train recorded",
+    )
     args = parser.parse_args(argv)
-    publish(args.preset, workdir=args.workdir, output_root=args.output_root)
+    publish(
+        args.preset,
+        workdir=args.workdir,
+        output_root=args.output_root,
+        hardware=args.hardware,
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import keras_vae
 from keras_vae import datasets
 from keras_vae.utils import atomic_write
 from keras_vae.utils import image_grid
+from keras_vae.utils.environment import describe_hardware
+from keras_vae.utils.environment import environment_versions
 from zoo import configs
 from zoo.architectures import ARCHITECTURES
 
@@ -161,10 +163,15 @@ def distribution_scope(distribute):
     )
 
 
+def new_state():
+    """The `state.json` of a run that has not trained yet."""
+    return {"wall_time_s": 0.0, "epochs": [], "epochs_done": 0}
+
+
 def read_state(workdir):
     path = os.path.join(workdir, STATE)
     if not os.path.exists(path):
-        return {"wall_time_s": 0.0, "epochs": []}
+        return new_state()
     with open(path) as f:
         return json.load(f)
 
@@ -182,23 +189,62 @@ def save_checkpoint(vae, workdir):
     os.replace(temporary, path)
 
 
-class SampleImages(keras.callbacks.Callback):
-    """Writes a grid of 64 samples (fixed seed) to TensorBoard every epoch."""
+class TensorBoardLog(keras.callbacks.Callback):
+    """The epoch's metrics and a grid of 64 samples (fixed seed) to TensorBoard.
+
+    Scalars go to `<log_dir>/train`, the sample grids to `<log_dir>/samples`,
+    both at step = epochs done. One writer of each kind serves the whole run
+    (`keras.callbacks.TensorBoard` opens new ones at every `fit`, and the zoo
+    calls `fit` once per epoch: a 500-epoch run would leave 500 event files);
+    `close()` them when training ends.
+    """
 
     def __init__(self, log_dir):
         super().__init__()
         self.log_dir = log_dir
+        self._writers = {}
+
+    def _writer(self, kind):
+        import tensorflow as tf
+
+        if kind not in self._writers:
+            self._writers[kind] = tf.summary.create_file_writer(
+                os.path.join(self.log_dir, kind)
+            )
+        return self._writers[kind]
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
+        step = epoch + 1
+        learning_rate = self.model.optimizer.learning_rate
+        scalars = {
+            **(logs or {}),
+            "learning_rate": keras.ops.convert_to_numpy(learning_rate),
+        }
+        with self._writer("train").as_default():
+            for key, value in scalars.items():
+                tf.summary.scalar(f"epoch_{key}", float(value), step=step)
         grid = image_grid(self.model.sample(64, seed=0))[None, ..., None]
-        writer = tf.summary.create_file_writer(
-            os.path.join(self.log_dir, "samples")
-        )
-        with writer.as_default():
-            tf.summary.image("samples_from_the_prior", grid, step=epoch + 1)
-        writer.close()
+        with self._writer("samples").as_default():
+            tf.summary.image("samples_from_the_prior", grid, step=step)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def close(self):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+def _record_machine(state):
+    """Notes the versions and hardware of this (part of the) run in `state`."""
+    state["versions"] = environment_versions()
+    machines = state.setdefault("machines", [])
+    hardware = describe_hardware()
+    if hardware not in machines:
+        machines.append(hardware)
+    state["hardware"] = " and ".join(machines)
 
 
 def train(
@@ -242,7 +288,8 @@ def train(
     num_train = len(datasets.load(config.dataset, split)[0])
     steps_per_epoch = math.ceil(num_train / config.batch_size)
     checkpoint = os.path.join(workdir, CHECKPOINT)
-    state = read_state(workdir)
+    # A state without its checkpoint belongs to a run that is gone.
+    state = read_state(workdir) if os.path.exists(checkpoint) else new_state()
     keras.utils.set_random_seed(config.seed)
     with distribution_scope(distribute):
         if os.path.exists(checkpoint):
@@ -265,31 +312,38 @@ def train(
     if command is None:
         command = "python -m zoo.train " + shlex.join(sys.argv[1:])
     state.setdefault("command", command)
-    callbacks = []
-    if tensorboard:
-        log_dir = os.path.join(workdir, "logs")
-        callbacks = [
-            keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
-            SampleImages(log_dir),
-        ]
-    for epoch in range(start, epochs):
-        began = time.time()
-        history = vae.fit(
-            epoch_dataset(config, epoch, split, config.batch_size),
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            callbacks=callbacks,
-            shuffle=False,  # The data set shuffles itself, by its seed.
-            verbose=verbose,
-        )
-        save_checkpoint(vae, workdir)
-        elapsed = time.time() - began
-        logs = {k: float(v[-1]) for k, v in history.history.items()}
-        state["wall_time_s"] += elapsed
-        state["epochs"].append({"epoch": epoch + 1, "seconds": elapsed, **logs})
-        state["epochs_done"] = epoch + 1
-        state["backend"] = keras.backend.backend()
+    if state.get("epochs_done", 0) != start:
+        # Killed between the checkpoint and the state of an epoch: the
+        # checkpoint is the truth (that epoch's log line is lost).
+        state["epochs_done"] = start
+        state["epochs"] = [e for e in state["epochs"] if e["epoch"] <= start]
         write_state(workdir, state)
+    log = TensorBoardLog(os.path.join(workdir, "logs")) if tensorboard else None
+    try:
+        for epoch in range(start, epochs):
+            began = time.time()
+            history = vae.fit(
+                epoch_dataset(config, epoch, split, config.batch_size),
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                callbacks=[log] if log else [],
+                shuffle=False,  # The data set shuffles itself, by its seed.
+                verbose=verbose,
+            )
+            save_checkpoint(vae, workdir)
+            elapsed = time.time() - began
+            logs = {k: float(v[-1]) for k, v in history.history.items()}
+            state["wall_time_s"] += elapsed
+            state["epochs"].append(
+                {"epoch": epoch + 1, "seconds": elapsed, **logs}
+            )
+            state["epochs_done"] = epoch + 1
+            state["backend"] = keras.backend.backend()
+            _record_machine(state)
+            write_state(workdir, state)
+    finally:
+        if log:
+            log.close()
     return vae
 
 

@@ -256,8 +256,13 @@ def zoo_details(presets, image_prefix=ZOO_URL):
                 (
                     "Versions",
                     f"keras_vae {metadata['keras_vae_version']}, Keras "
-                    f"{metadata.get('keras_version', '?')}, "
-                    f"{metadata.get('date', '')}",
+                    f"{metadata.get('keras_version', '?')}"
+                    + (
+                        f", {metadata['backend']} {metadata['backend_version']}"
+                        if metadata.get("backend_version")
+                        else ""
+                    )
+                    + f", {metadata.get('date', '')}",
                 )
             )
         lines += [f"- **{key}**: {value}" for key, value in facts]

@@ -12,6 +12,7 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_vae.utils.environment import backend_version
 from keras_vae.utils.images import save_image_grid
 from keras_vae.version import __version__
 
@@ -289,6 +290,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             "keras_vae_version": __version__,
             "keras_version": keras.__version__,
             "backend": keras.backend.backend(),
+            "backend_version": backend_version(),
             "date": datetime.date.today().isoformat(),
             "parameters": int(model.count_params()),
             "input_shape": list(input_shape),

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -68,6 +69,12 @@ def test_publish_and_load_round_trip(trained_run, published):
     assert metadata["training"]["epochs"] == 1
     assert metadata["training"]["command"].startswith("python -m zoo.train")
     assert metadata["parameters"] > 0
+    # What made it: the versions of training and publishing, the hardware.
+    versions = metadata["training"]["versions"]
+    assert versions["keras"] == keras.__version__
+    assert versions["backend"] == keras.backend.backend()
+    assert versions["backend_version"] == metadata["backend_version"]
+    assert "CPU" in metadata["training"]["hardware"]
     for png in ("samples.png", "reconstructions.png", "latent_plane.png"):
         Image.open(os.path.join(published, png)).verify()
     # Weights only: no optimizer state in the preset.
@@ -106,6 +113,21 @@ def test_missing_file_and_unknown_preset(published):
         keras_vae.VAE.from_preset(published)
     with pytest.raises(PresetError, match="Unknown preset: 'no_such'"):
         keras_vae.VAE.from_preset("no_such")
+
+
+def test_publish_refuses_an_evaluation_of_earlier_weights(
+    trained_run, tmp_path
+):
+    workdir = str(tmp_path / "run")
+    shutil.copytree(trained_run, workdir)
+    checkpoint = os.path.join(workdir, train.CHECKPOINT)
+    evaluation = os.path.join(workdir, "eval.json")
+    os.utime(checkpoint, (os.path.getmtime(evaluation) + 10,) * 2)
+    with pytest.raises(ValueError, match="eval.json is older than"):
+        publish.publish(
+            "mnist_mlp_2", workdir=workdir, output_root=str(tmp_path / "p")
+        )
+    assert not os.path.exists(tmp_path / "p" / "mnist_mlp_2")
 
 
 def test_interrupted_publish_leaves_the_old_version_whole(
@@ -157,6 +179,8 @@ def test_committed_preset(name):
     for key in ("nll", "elbo", "kl", "reconstruction"):
         assert np.isfinite(metadata["metrics"][key]), key
     assert metadata["metrics"]["num_importance_samples"] == 5000
+    assert metadata["protocol"]["num_images"] == 10000  # The whole test set.
+    assert metadata["training"]["epochs"] == configs.get_config(name).epochs
     reference = np.load(
         os.path.join(keras_vae.presets.PRESETS_DIR, name, "reference.npz")
     )
@@ -180,3 +204,21 @@ def test_every_config_builds_and_serializes(name):
     assert keras_vae.VAE.from_config(vae.get_config())(x).shape == expected
     assert vae.objective == config.objective
     assert vae.latent_dim == config.latent_dim
+
+
+@pytest.mark.parametrize("name", builtin_presets())
+def test_committed_preset_files_ship_in_the_package(name):
+    """Every file of a preset matches the package data of pyproject.toml,
+    so that a wheel (not only an editable install) can load it."""
+    import fnmatch
+    import tomllib
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        package_data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
+    patterns = package_data["keras_vae.presets"]
+    directory = os.path.join(keras_vae.presets.PRESETS_DIR, name)
+    for filename in os.listdir(directory):
+        assert any(
+            fnmatch.fnmatch(f"{name}/{filename}", p) for p in patterns
+        ), f"{name}/{filename} matches none of {patterns}"

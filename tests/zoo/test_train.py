@@ -1,0 +1,93 @@
+"""`zoo.train` in-process: TensorBoard logs, the run's record, and a
+resume after a kill between an epoch's checkpoint and its state."""
+
+import glob
+import json
+import os
+
+import keras
+import pytest
+
+from keras_vae.testing import to_numpy
+from zoo import train
+
+TINY = dict(split="train[:256]", verbose=0)  # 2 steps of 128 per epoch.
+
+
+def events(directory):
+    """{tag: [steps]} of the event files in `directory`, and their count."""
+    import tensorflow as tf
+
+    files = glob.glob(os.path.join(directory, "events.out.tfevents.*"))
+    tags = {}
+    for path in files:
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    tags = {tag: sorted(steps) for tag, steps in tags.items()}
+    return tags, len(files)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Two epochs in two calls (a stop and a resume), TensorBoard on."""
+    workdir = str(tmp_path_factory.mktemp("run"))
+    train.train("mnist_mlp_2", workdir=workdir, epochs=1, **TINY)
+    train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
+    return workdir
+
+
+def test_tensorboard_scalars_and_sample_grids(run):
+    scalars, files = events(os.path.join(run, "logs", "train"))
+    # One event file per training call, not one per epoch (`fit` call).
+    assert files == 2
+    for tag in ("epoch_loss", "epoch_kl", "epoch_elbo", "epoch_learning_rate"):
+        assert scalars[tag] == [1, 2], tag
+    images, files = events(os.path.join(run, "logs", "samples"))
+    assert files == 2
+    assert images == {"samples_from_the_prior": [1, 2]}
+
+
+def test_state_records_the_run(run):
+    state = train.read_state(run)
+    assert state["epochs_done"] == 2
+    assert [e["epoch"] for e in state["epochs"]] == [1, 2]
+    assert state["backend"] == keras.backend.backend()
+    assert state["versions"]["keras"] == keras.__version__
+    assert state["versions"]["backend"] == keras.backend.backend()
+    assert "CPU" in state["hardware"]
+    assert state["command"].startswith("python -m zoo.train")
+
+
+def test_resume_after_a_kill_between_checkpoint_and_state(run, tmp_path):
+    """The checkpoint of the last epoch was written, its state was not."""
+    workdir = str(tmp_path / "run")
+    os.makedirs(workdir)
+    for name in (train.CHECKPOINT, train.STATE):
+        with open(os.path.join(run, name), "rb") as source:
+            with open(os.path.join(workdir, name), "wb") as target:
+                target.write(source.read())
+    state = train.read_state(workdir)
+    state["epochs_done"] = 1
+    state["epochs"] = state["epochs"][:1]
+    train.write_state(workdir, state)
+
+    vae = train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
+    assert int(to_numpy(vae.optimizer.iterations)) == 2 * 2  # Trained no more.
+    with open(os.path.join(workdir, train.STATE)) as f:
+        assert json.load(f)["epochs_done"] == 2  # So the pipeline moves on.
+
+
+def test_a_state_without_its_checkpoint_is_a_new_run(tmp_path):
+    workdir = str(tmp_path)
+    train.write_state(
+        workdir,
+        {"wall_time_s": 99.0, "epochs": [{"epoch": 1}], "epochs_done": 1},
+    )
+    train.train(
+        "mnist_mlp_2", workdir=workdir, epochs=1, tensorboard=False, **TINY
+    )
+    state = train.read_state(workdir)
+    assert state["epochs_done"] == 1
+    assert state["wall_time_s"] < 99.0
+    assert len(state["epochs"]) == 1
