@@ -1,6 +1,6 @@
 """Training throughput: keras_vae.VAE against the same network in plain Keras.
 
-The network is the classic 784-512-256-(32)-256-512-784 MLP VAE with a
+The network is a small 784-512-256-(32)-256-512-784 MLP VAE with a
 Bernoulli decoder. The plain-Keras version is written as the Keras VAE
 example writes it: a `Sampling` layer that adds the KL with `add_loss`, and
 a summed binary cross-entropy as the compiled loss. Both train on the same

@@ -1,6 +1,6 @@
 """keras_vae against pythae: training throughput and test likelihood.
 
-Both libraries train the same network, the classic MNIST MLP VAE:
+Both libraries train the same network, a small MNIST MLP VAE:
 encoder 784-512-256 (ReLU), a 32-d diagonal Gaussian latent (one dense
 layer 256 -> 2 x 32 giving the mean and the log-variance), decoder
 32-256-512-784 (ReLU) and a Bernoulli likelihood. The loss of both is the

@@ -1,4 +1,4 @@
-"""Quickstart: train the classic MLP VAE on MNIST briefly, then draw from it.
+"""Quickstart: train a small MLP VAE on MNIST briefly, then draw from it.
 
 Trains the 784-512-256-(32) MLP VAE for a few epochs on dynamically
 binarized MNIST (from `keras_vae.datasets`; run

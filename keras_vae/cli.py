@@ -36,8 +36,8 @@ PROG = "keras-vae"
 class CommandError(Exception):
     """A user error: printed as `keras-vae: error: <message>`, exit status 2.
 
-    Args:
-        message: str. What was wrong, naming the argument and the value.
+    Raised with one argument, the message: what was wrong, naming the
+    argument and the value received.
     """
 
 

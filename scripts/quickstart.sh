@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, from a fresh machine: install keras_vae, fetch MNIST, train
-# the classic MLP VAE briefly and write a PNG grid of samples.
+# a small MLP VAE (784-512-256) briefly and write a PNG grid of samples.
 #
 #     bash scripts/quickstart.sh            # writes samples.png
 set -euo pipefail

@@ -60,7 +60,9 @@ def test_softplus_parameterization():
     bias = to_numpy(layer.bias).astype("float64")
     raw = (features.astype("float64") @ kernel + bias)[:, 2:]
     expected = 2 * np.log(np.log1p(np.exp(raw)) + 1e-4)
-    np.testing.assert_allclose(to_numpy(log_var), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(log_var), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_log_var_is_clamped():
