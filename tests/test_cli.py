@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -481,6 +482,27 @@ def test_console_script(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_installed_console_script(tmp_path):
+    """`keras-vae` as pip installs it ([project.scripts] of pyproject.toml)."""
+    script = shutil.which("keras-vae")
+    if script is None:
+        pytest.fail(
+            "the `keras-vae` console script is not on PATH: keras_vae is not "
+            "installed. Run `pip install -e .` in the repository root."
+        )
+    result = subprocess.run(
+        [script, "list"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    names = [line.split()[0] for line in result.stdout.splitlines() if line]
+    assert "mnist_mlp_2" in names, result.stdout
+
+
 def test_help_and_list_do_not_import_tensorflow(tmp_path):
     code = (
         "import sys\n"
@@ -501,7 +523,11 @@ def test_help_and_list_do_not_import_tensorflow(tmp_path):
 
 
 # ----------------------------------------------------------------------
-# The presets that ship with keras_vae (none before the zoo publishes).
+# The presets that ship with keras_vae.
+
+
+def test_mnist_mlp_2_is_committed():
+    assert "mnist_mlp_2" in builtin_presets()
 
 
 @pytest.mark.parametrize("name", builtin_presets())
@@ -518,3 +544,76 @@ def test_builtin_preset(name, tmp_path, capsys):
     )
     assert status == 0, err
     assert png_size(strip) == grid_size(1, 4 + 2)
+
+
+@pytest.mark.parametrize("name", builtin_presets())
+def test_builtin_preset_reconstruct(name, tmp_path, capsys):
+    output = tmp_path / "reconstructions.png"
+    status, _, err = run(
+        capsys,
+        "reconstruct",
+        name,
+        "-n",
+        4,
+        "--columns",
+        2,
+        "--scale",
+        1,
+        "-o",
+        output,
+    )
+    assert status == 0, err
+    assert png_size(output) == grid_size(2, 4)
+    # Pairs: the binarized test images 0-3, each then its reconstruction.
+    vae = keras_vae.VAE.from_preset(name)
+    x, _ = keras_vae.datasets.load_binarized_test_set(
+        vae.preset_metadata["dataset"]
+    )
+    grid = np.asarray(Image.open(output)).astype("float32")
+    cells = [
+        grid[top : top + 28, left : left + 28]
+        for top in range(2, 2 * CELL, CELL)
+        for left in range(2, 4 * CELL, CELL)
+    ]
+    originals, reconstructions = cells[0::2], cells[1::2]
+    expected = vae.reconstruct(x[:4])[..., 0]
+    for i in range(4):
+        np.testing.assert_array_equal(
+            originals[i], np.round(x[i, ..., 0] * 255)
+        )
+        np.testing.assert_allclose(
+            reconstructions[i], np.round(expected[i] * 255), atol=1
+        )
+        # A trained model: each reconstruction looks like its digit.
+        correlation = np.corrcoef(
+            reconstructions[i].ravel(), originals[i].ravel()
+        )[0, 1]
+        assert correlation > 0.5, (i, correlation)
+
+
+@pytest.mark.parametrize("name", builtin_presets())
+def test_builtin_preset_evaluate(name, capsys):
+    argv = ("evaluate", name, "-k", 5, "--limit", 20, "--quiet")
+    status, out, err = run(capsys, *argv, "--json")
+    assert status == 0, err
+    metrics = json.loads(out)
+    assert metrics["preset"] == name
+    for key in ("nll", "nll_standard_error", "elbo", "kl", "reconstruction"):
+        assert math.isfinite(metrics[key]), key
+    assert metrics["protocol"]["num_images"] == 20
+    assert metrics["protocol"]["num_importance_samples"] == 5
+    assert metrics["elbo"] == pytest.approx(
+        -(metrics["reconstruction"] + metrics["kl"]), rel=1e-4
+    )
+    # The 20 images agree with the published, full test set, NLL.
+    published = keras_vae.VAE.from_preset(name).preset_metadata["metrics"]
+    assert abs(metrics["nll"] - published["nll"]) < (
+        3 * metrics["nll_standard_error"] + 5
+    ), (metrics["nll"], published["nll"])
+
+    status, out, err = run(capsys, *argv)
+    assert status == 0, err
+    assert f"{name} on the" in out and "(20 images" in out and "k=5" in out
+    assert f"NLL             {metrics['nll']:.2f} +/- " in out
+    assert f"ELBO            {metrics['elbo']:.2f} nats" in out
+    assert f"published NLL: {published['nll']:.2f}" in out

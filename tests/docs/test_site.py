@@ -29,6 +29,36 @@ ARTIFACTS = os.environ.get("KERAS_VAE_ARTIFACTS") or os.path.join(
     REPO, "artifacts"
 )
 SCREENSHOTS = os.path.join(ARTIFACTS, "docs-screenshots")
+PRESETS = os.path.join(REPO, "keras_vae", "presets")
+
+
+def zoo_image_count(directory=PRESETS):
+    """The images the zoo page shows for the presets in `directory`.
+
+    As docs/hooks/generated.py renders them: for each preset (a directory
+    with a metadata.json), its samples, reconstructions and latent plane,
+    each that it has, in its section, and its samples again as a thumbnail
+    in the table.
+    """
+    count = 0
+    for name in sorted(os.listdir(directory)):
+        preset = os.path.join(directory, name)
+        if name.startswith((".", "_")) or not os.path.isfile(
+            os.path.join(preset, "metadata.json")
+        ):
+            continue
+        images = [
+            image
+            for image in (
+                "samples.png",
+                "reconstructions.png",
+                "latent_plane.png",
+            )
+            if os.path.isfile(os.path.join(preset, image))
+        ]
+        count += len(images) + ("samples.png" in images)
+    return count
+
 
 # Page -> (URL path, minimum number of images it shows).
 PAGES = {
@@ -36,7 +66,7 @@ PAGES = {
     "concepts": ("concepts/latent-distributions/", 2),
     "concepts-kl": ("concepts/kl-regularizer/", 1),
     "tutorial": ("tutorials/presets/", 2),
-    "zoo": ("zoo/", 0),
+    "zoo": ("zoo/", zoo_image_count()),  # The committed presets' images.
     "benchmarks": ("benchmarks/", 0),
     "api": ("api/vae/", 0),
 }

@@ -1,6 +1,7 @@
 """Publishing and loading presets: round trip, integrity, atomicity, and
 every committed preset on the current backend."""
 
+import fnmatch
 import json
 import os
 import shutil
@@ -210,9 +211,7 @@ def test_every_config_builds_and_serializes(name):
 def test_committed_preset_files_ship_in_the_package(name):
     """Every file of a preset matches the package data of pyproject.toml,
     so that a wheel (not only an editable install) can load it."""
-    import fnmatch
-    import tomllib
-
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+.
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     with open(os.path.join(root, "pyproject.toml"), "rb") as f:
         package_data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
