@@ -250,7 +250,8 @@ def list_command(args):
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    print(f"\n{len(presets)} presets in {PRESETS_DIR}")
+    noun = "preset" if len(presets) == 1 else "presets"
+    print(f"\n{len(presets)} {noun} in {PRESETS_DIR}")
     return 0
 
 
