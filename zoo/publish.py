@@ -79,6 +79,13 @@ def latent_plane_figure(vae, dataset):
     return write
 
 
+def _kwargs(kwargs):
+    """`{"hidden": (1024, 512)}` as ` (hidden=(1024, 512))`; "" if empty."""
+    if not kwargs:
+        return ""
+    return " (" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+
+
 def model_card(name, config, metadata):
     """The README.md of a preset."""
     m = metadata["metrics"]
@@ -91,8 +98,9 @@ def model_card(name, config, metadata):
                 f"NLL, importance-weighted, k={m['num_importance_samples']}",
             ),
             ("elbo", "ELBO"),
-            ("kl", "KL(q(z|x) || p(z))"),
-            ("reconstruction", "reconstruction NLL, -E_q[log p(x|z)]"),
+            # Pipes escaped: a bare `|` would split the table's cells.
+            ("kl", "KL(q(z\\|x) \\|\\| p(z))"),
+            ("reconstruction", "reconstruction NLL, -E_q[log p(x\\|z)]"),
         )
     )
     latent = (
@@ -132,7 +140,7 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
 
 ## Model
 
-- Architecture: `{config.architecture}` {config.architecture_kwargs or ""},
+- Architecture: `{config.architecture}`{_kwargs(config.architecture_kwargs)},
   {config.latent_dim}-d latent, Bernoulli decoder (logits),
   {metadata["parameters"]:,} parameters.
 - Objective: {objective}.

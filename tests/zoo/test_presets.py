@@ -4,6 +4,7 @@ every committed preset on the current backend."""
 import fnmatch
 import json
 import os
+import re
 import shutil
 
 import keras
@@ -70,6 +71,12 @@ def test_publish_and_load_round_trip(trained_run, published):
     assert metadata["training"]["epochs"] == 1
     assert metadata["training"]["command"].startswith("python -m zoo.train")
     assert metadata["parameters"] > 0
+    # The model card's metrics table: two cells per row (no stray pipes).
+    with open(os.path.join(published, "README.md")) as f:
+        rows = [line for line in f if line.startswith("|")]
+    assert len(rows) == 2 + 4  # Header, rule, NLL, ELBO, KL, reconstruction.
+    for row in rows:
+        assert len(re.findall(r"(?<!\\)\|", row)) == 3, row
     # What made it: the versions of training and publishing, the hardware.
     versions = metadata["training"]["versions"]
     assert versions["keras"] == keras.__version__
