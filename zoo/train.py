@@ -245,6 +245,7 @@ def _record_machine(state):
     if hardware not in machines:
         machines.append(hardware)
     state["hardware"] = " and ".join(machines)
+    state["backend"] = keras.backend.backend()
 
 
 def train(
@@ -318,6 +319,7 @@ def train(
         state["epochs_done"] = start
         state["epochs"] = [e for e in state["epochs"] if e["epoch"] <= start]
         write_state(workdir, state)
+    _record_machine(state)  # Once: it is written with every epoch's state.
     log = TensorBoardLog(os.path.join(workdir, "logs")) if tensorboard else None
     try:
         for epoch in range(start, epochs):
@@ -338,8 +340,6 @@ def train(
                 {"epoch": epoch + 1, "seconds": elapsed, **logs}
             )
             state["epochs_done"] = epoch + 1
-            state["backend"] = keras.backend.backend()
-            _record_machine(state)
             write_state(workdir, state)
     finally:
         if log:

@@ -1,20 +1,15 @@
 """What a run or a preset was made with: package versions and hardware."""
 
+import importlib
 import os
 import platform
-import sys
 
 import keras
 
 from keras_vae.version import __version__
 
-# The module whose version is the backend's version.
-_BACKEND_MODULES = {
-    "tensorflow": "tensorflow",
-    "jax": "jax",
-    "torch": "torch",
-    "numpy": "numpy",
-}
+# The backends whose package has the backend's name.
+_BACKEND_PACKAGES = ("tensorflow", "jax", "torch", "numpy")
 
 
 def backend_version():
@@ -32,12 +27,10 @@ def backend_version():
     print(backend_version())  # e.g. "2.21.0" on KERAS_BACKEND=tensorflow
     ```
     """
-    module = _BACKEND_MODULES.get(keras.backend.backend())
-    if module is None:
+    backend = keras.backend.backend()
+    if backend not in _BACKEND_PACKAGES:
         return None
-    if module not in sys.modules:
-        __import__(module)
-    return getattr(sys.modules[module], "__version__", None)
+    return getattr(importlib.import_module(backend), "__version__", None)
 
 
 def environment_versions():
