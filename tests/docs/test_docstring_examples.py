@@ -26,6 +26,7 @@ MODULES = (
     "keras_vae.presets",
     "keras_vae.evaluation",
     "keras_vae.utils",
+    "keras_vae.utils.environment",
     "keras_vae.testing",
     "keras_vae.cli",
 )
