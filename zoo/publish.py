@@ -114,6 +114,11 @@ def model_card(name, config, metadata):
     if config.kl_warmup_steps:
         objective += f", KL warm-up over {config.kl_warmup_steps:,} steps"
     hours = t["wall_time_s"] / 3600
+    notes = list(t.get("notes", []))
+    if t.get("stopped_s"):
+        stopped = t["stopped_s"] / 3600
+        notes.insert(0, f"Not counted: {stopped:.1f} h while stopped.")
+    notes = "".join(f"\n- {note}" for note in notes)
     return f"""# {name}
 
 {config.description}
@@ -148,7 +153,7 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
   `{t["split"]}` split with dynamic binarization, batch {config.batch_size},
   Adam {config.learning_rate:g} with cosine decay to
   {config.final_learning_rate:g}, seed {config.seed}; {hours:.1f} h
-  on the {t["backend"]} backend, {t["hardware"]}.
+  on the {t["backend"]} backend, {t["hardware"]}.{notes}
 
 ## Samples from the prior
 
@@ -222,7 +227,10 @@ def publish(name, workdir=None, output_root=None, hardware=None):
             "binarization": "dynamic",
             "batch_size": config.batch_size,
             "seed": config.seed,
+            # Time it ran; time stopped (kill -STOP) is counted apart.
             "wall_time_s": round(state.get("wall_time_s", 0.0), 1),
+            "stopped_s": round(state.get("stopped_s", 0.0), 1),
+            "notes": state.get("notes", []),
             "backend": state.get("backend"),
             "versions": state.get("versions"),
             "hardware": (

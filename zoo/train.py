@@ -22,6 +22,7 @@ import math
 import os
 import shlex
 import sys
+import threading
 import time
 
 import keras
@@ -161,6 +162,49 @@ def distribution_scope(distribute):
         "`distribute` needs the tensorflow backend (MirroredStrategy) or the "
         f"jax backend (DataParallel). Received: backend={backend!r}"
     )
+
+
+class PauseClock:
+    """Measures how long this process was stopped (SIGSTOP) or suspended.
+
+    A stopped process cannot see its own stop, but a thread that wakes every
+    `tick` seconds can: when a wake comes more than `threshold` seconds
+    after the previous one, the gap (less one tick) counts as stopped. So a
+    run paused with `kill -STOP` (to free the CPU for a test run) or a
+    suspended machine does not inflate the training time recorded in the
+    preset's metadata. Pauses shorter than `threshold` are not counted.
+
+    Example:
+
+    ```python
+    with PauseClock() as clock:
+        vae.fit(...)  # `kill -STOP` it for a minute, then `kill -CONT`.
+    clock.stopped  # About 60.0 (seconds).
+    ```
+    """
+
+    def __init__(self, tick=0.5, threshold=5.0):
+        self.tick = tick
+        self.threshold = threshold
+        self.stopped = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        last = time.monotonic()
+        while not self._done.wait(self.tick):
+            now = time.monotonic()
+            if now - last > self.threshold:
+                self.stopped += now - last - self.tick
+            last = now
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._done.set()
+        self._thread.join()
 
 
 def new_state():
@@ -324,21 +368,26 @@ def train(
     try:
         for epoch in range(start, epochs):
             began = time.time()
-            history = vae.fit(
-                epoch_dataset(config, epoch, split, config.batch_size),
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                callbacks=[log] if log else [],
-                shuffle=False,  # The data set shuffles itself, by its seed.
-                verbose=verbose,
-            )
-            save_checkpoint(vae, workdir)
-            elapsed = time.time() - began
+            with PauseClock() as clock:
+                history = vae.fit(
+                    epoch_dataset(config, epoch, split, config.batch_size),
+                    initial_epoch=epoch,
+                    epochs=epoch + 1,
+                    callbacks=[log] if log else [],
+                    shuffle=False,  # The data set shuffles itself by seed.
+                    verbose=verbose,
+                )
+                save_checkpoint(vae, workdir)
+            # Time stopped (kill -STOP, suspend) is not training time.
+            elapsed = time.time() - began - clock.stopped
             logs = {k: float(v[-1]) for k, v in history.history.items()}
             state["wall_time_s"] += elapsed
-            state["epochs"].append(
-                {"epoch": epoch + 1, "seconds": elapsed, **logs}
-            )
+            record = {"epoch": epoch + 1, "seconds": elapsed, **logs}
+            if clock.stopped:
+                record["stopped_s"] = clock.stopped
+                stopped = state.get("stopped_s", 0.0) + clock.stopped
+                state["stopped_s"] = stopped
+            state["epochs"].append(record)
             state["epochs_done"] = epoch + 1
             write_state(workdir, state)
     finally:

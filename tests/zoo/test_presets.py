@@ -138,6 +138,27 @@ def test_publish_refuses_an_evaluation_of_earlier_weights(
     assert not os.path.exists(tmp_path / "p" / "mnist_mlp_2")
 
 
+def test_stopped_time_and_notes_of_the_run_reach_metadata_and_card(
+    trained_run, tmp_path
+):
+    workdir = str(tmp_path / "run")
+    shutil.copytree(trained_run, workdir)
+    state = train.read_state(workdir)
+    state.update(stopped_s=5400.0, notes=["Epoch 3 was stopped."])
+    train.write_state(workdir, state)
+    directory = publish.publish(
+        "mnist_mlp_2", workdir=workdir, output_root=str(tmp_path / "p")
+    )
+    with open(os.path.join(directory, "metadata.json")) as f:
+        training = json.load(f)["training"]
+    assert training["stopped_s"] == 5400.0
+    assert training["notes"] == ["Epoch 3 was stopped."]
+    assert training["wall_time_s"] == round(state["wall_time_s"], 1)
+    with open(os.path.join(directory, "README.md")) as f:
+        card = f.read()
+    assert "- Not counted: 1.5 h while stopped.\n- Epoch 3 was stopped." in card
+
+
 def test_interrupted_publish_leaves_the_old_version_whole(
     trained_run, published, monkeypatch
 ):

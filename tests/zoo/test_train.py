@@ -91,3 +91,70 @@ def test_a_state_without_its_checkpoint_is_a_new_run(tmp_path):
     assert state["epochs_done"] == 1
     assert state["wall_time_s"] < 99.0
     assert len(state["epochs"]) == 1
+
+
+PAUSED_CHILD = """
+import sys, time
+from zoo.train import PauseClock
+with PauseClock(tick=0.1, threshold=1.0) as clock:
+    print("ready", flush=True)
+    time.sleep(float(sys.argv[1]))
+print(clock.stopped, flush=True)
+"""
+
+
+def test_pause_clock_counts_a_sigstop_and_not_ordinary_time():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with subprocess.Popen(
+        [sys.executable, "-c", PAUSED_CHILD, "1.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    ) as child:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(3.0)
+        child.send_signal(signal.SIGCONT)
+        stopped = float(child.stdout.readline())
+        assert child.wait(timeout=30) == 0
+    # Stopped for 3 s; the clock's resolution is one tick (0.1 s).
+    assert 2.7 < stopped < 3.3
+    with train.PauseClock(tick=0.05, threshold=1.0) as clock:
+        time.sleep(0.5)  # Running (asleep), not stopped.
+    assert clock.stopped == 0.0
+
+
+def test_a_stopped_epoch_is_recorded_apart_from_training_time(
+    tmp_path, monkeypatch
+):
+    import time
+    import types
+
+    jump = [0.0]  # The wall clock as `train` sees it jumps at the stop.
+
+    class Stopped(train.PauseClock):
+        def __exit__(self, *exc_info):
+            super().__exit__(*exc_info)
+            self.stopped = 1000.0  # As if `kill -STOP` for 1000 s...
+            jump[0] = 1000.0  # ...during which the wall clock went on.
+
+    monkeypatch.setattr(train, "PauseClock", Stopped)
+    monkeypatch.setattr(
+        train,
+        "time",
+        types.SimpleNamespace(
+            time=lambda: time.time() + jump[0], monotonic=time.monotonic
+        ),
+    )
+    train.train("mnist_mlp_2", workdir=str(tmp_path), epochs=1, **TINY)
+    state = train.read_state(str(tmp_path))
+    (epoch,) = state["epochs"]
+    assert epoch["stopped_s"] == state["stopped_s"] == 1000.0
+    # The 1000 s came off: the epoch's time is the time it ran.
+    assert 0 < epoch["seconds"] < 200
+    assert state["wall_time_s"] == epoch["seconds"]
