@@ -29,6 +29,7 @@ class ImportanceWeights(keras.Model):
         super().__init__(**kwargs)
         self.vae = vae
         self.samples_per_step = samples_per_step
+        self.seed = seed
         self.sampler = ReparamSampling(
             num_samples=samples_per_step,
             kl_weight=0.0,
@@ -44,6 +45,20 @@ class ImportanceWeights(keras.Model):
         params = self.vae._decode_params(z, training=False)
         log_w, _ = self.vae._log_weights(x, mean, log_var, z, params)
         return log_w
+
+    def restart(self, seed):
+        """Prepares a new estimate, reusing the compiled `predict`.
+
+        An int `seed` restarts the noise from that seed's first draw, as a
+        new model would; None carries on from where the noise is (fresh
+        draws). The time of earlier, stopped calls is forgotten.
+        """
+        self.seed = seed
+        self.seconds_before = 0.0
+        if seed is not None:
+            self.sampler.seed_generator.state.assign(
+                keras.random.SeedGenerator(seed).state.value
+            )
 
     def log_likelihood(
         self, x, num_samples, batch_size, verbose="auto", progress_path=None
@@ -114,7 +129,7 @@ class ImportanceWeights(keras.Model):
             num_samples,
             batch_size,
             self.samples_per_step,
-            self.sampler.seed,
+            self.seed,
         )
         digest.update(repr(settings).encode())
         return digest.hexdigest()
