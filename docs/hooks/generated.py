@@ -245,6 +245,11 @@ def zoo_details(presets, image_prefix=ZOO_URL):
                     f"backend, {training.get('hardware', '?')}",
                 )
             )
+        if training.get("stopped_s"):
+            stopped = training["stopped_s"] / 3600
+            facts.append(("Not counted", f"{stopped:.1f} h while stopped"))
+        for note in training.get("notes", []):
+            facts.append(("Note", note))
         facts.append(
             (
                 "Evaluated with",

@@ -56,6 +56,8 @@ def make_fake_preset(root, name, latent_dim=2):
             "split": "train",
             "seed": 0,
             "wall_time_s": 36000.0,
+            "stopped_s": 1800.0,
+            "notes": ["Epoch 3 includes a pause."],
             "backend": "jax",
             "hardware": "2-core CPU",
         },
