@@ -50,15 +50,17 @@ class ImportanceWeights(keras.Model):
         """Prepares a new estimate, reusing the compiled `predict`.
 
         An int `seed` restarts the noise from that seed's first draw, as a
-        new model would; None carries on from where the noise is (fresh
-        draws). The time of earlier, stopped calls is forgotten.
+        new model would. None carries on with the noise from where the
+        previous estimate left it: new draws, though from the stream of
+        that estimate's seed. The time of earlier, stopped calls is
+        forgotten.
         """
         self.seed = seed
         self.seconds_before = 0.0
         if seed is not None:
-            self.sampler.seed_generator.state.assign(
-                keras.random.SeedGenerator(seed).state.value
-            )
+            state = self.sampler.seed_generator.state
+            # The state `keras.random.SeedGenerator(seed)` starts from.
+            state.assign(np.array([seed, 0], dtype=state.dtype))
 
     def log_likelihood(
         self, x, num_samples, batch_size, verbose="auto", progress_path=None

@@ -677,10 +677,14 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             "samples_per_step", samples_per_step
         )
         # One model per `samples_per_step`, so that repeated calls reuse its
-        # compiled `predict` (a new one recompiles: ~1.5 s on jax). Kept in
-        # a plain dict, out of the VAE's tracked layers: it must not join
-        # the VAE's weights or its saved file.
-        models = vars(self).setdefault("_importance_weights_models", {})
+        # compiled `predict` (a new one recompiles: ~1.5 s on jax). Held by
+        # a plain object, which neither Keras's tracking nor its saving
+        # walks (they enter layers, dicts, lists and tuples): the models
+        # must not join the VAE's weights or its saved files.
+        holder = vars(self).setdefault(
+            "_importance_weights_cache", _Untracked()
+        )
+        models = holder.models
         if samples_per_step not in models:
             models[samples_per_step] = ImportanceWeights(
                 self, samples_per_step=samples_per_step, seed=seed
@@ -800,3 +804,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         for key in ("encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+class _Untracked:
+    """A holder Keras does not look into (see `VAE._importance_weights`)."""
+
+    def __init__(self):
+        self.models = {}
