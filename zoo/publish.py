@@ -116,8 +116,8 @@ def model_card(name, config, metadata):
     hours = t["wall_time_s"] / 3600
     notes = list(t.get("notes", []))
     if t.get("stopped_s"):
-        stopped = t["stopped_s"] / 3600
-        notes.insert(0, f"Not counted: {stopped:.1f} h while stopped.")
+        stopped = t["stopped_s"] / 60
+        notes.insert(0, f"Not counted: {stopped:.0f} min while stopped.")
     notes = "".join(f"\n- {note}" for note in notes)
     return f"""# {name}
 

@@ -165,14 +165,17 @@ def distribution_scope(distribute):
 
 
 class PauseClock:
-    """Measures how long this process was stopped (SIGSTOP) or suspended.
+    """Measures how long this process was stopped (`kill -STOP`).
 
     A stopped process cannot see its own stop, but a thread that wakes every
     `tick` seconds can: when a wake comes more than `threshold` seconds
-    after the previous one, the gap (less one tick) counts as stopped. So a
-    run paused with `kill -STOP` (to free the CPU for a test run) or a
-    suspended machine does not inflate the training time recorded in the
-    preset's metadata. Pauses shorter than `threshold` are not counted.
+    after the previous one and the process used no CPU time meanwhile, the
+    gap (less one tick) counts as stopped. So a run paused with `kill -STOP`
+    (to lend the CPU to a test run) does not inflate the training time
+    recorded in the preset's metadata. A gap in which the process ran (its
+    thread waited for the interpreter lock, say) does not count, nor do
+    pauses shorter than `threshold`. Time measured with `time.monotonic`,
+    as the epochs are, so a suspended machine's sleep counts in neither.
 
     Example:
 
@@ -191,12 +194,20 @@ class PauseClock:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        last = time.monotonic()
-        while not self._done.wait(self.tick):
-            now = time.monotonic()
-            if now - last > self.threshold:
-                self.stopped += now - last - self.tick
-            last = now
+        last, last_cpu = time.monotonic(), time.process_time()
+        done = False
+        while not done:
+            # The gap before the exit counts too (the stop may end there).
+            done = self._done.wait(self.tick)
+            now, cpu = time.monotonic(), time.process_time()
+            self._count(now - last, cpu - last_cpu)
+            last, last_cpu = now, cpu
+
+    def _count(self, gap, cpu):
+        """Adds what was stopped of `gap` seconds between two wakes, in
+        which the process (all its threads) used `cpu` seconds of CPU."""
+        if gap > self.threshold:
+            self.stopped += max(gap - self.tick - cpu, 0.0)
 
     def __enter__(self):
         self._thread.start()
@@ -361,13 +372,18 @@ def train(
         # Killed between the checkpoint and the state of an epoch: the
         # checkpoint is the truth (that epoch's log line is lost).
         state["epochs_done"] = start
-        state["epochs"] = [e for e in state["epochs"] if e["epoch"] <= start]
+        kept = [e for e in state["epochs"] if e["epoch"] <= start]
+        state["epochs"] = kept
+        state["wall_time_s"] = sum(e.get("seconds", 0.0) for e in kept)
+        state.pop("stopped_s", None)
+        if any("stopped_s" in e for e in kept):
+            state["stopped_s"] = sum(e.get("stopped_s", 0.0) for e in kept)
         write_state(workdir, state)
     _record_machine(state)  # Once: it is written with every epoch's state.
     log = TensorBoardLog(os.path.join(workdir, "logs")) if tensorboard else None
     try:
         for epoch in range(start, epochs):
-            began = time.time()
+            began = time.monotonic()
             with PauseClock() as clock:
                 history = vae.fit(
                     epoch_dataset(config, epoch, split, config.batch_size),
@@ -378,8 +394,8 @@ def train(
                     verbose=verbose,
                 )
                 save_checkpoint(vae, workdir)
-            # Time stopped (kill -STOP, suspend) is not training time.
-            elapsed = time.time() - began - clock.stopped
+            # Time stopped (kill -STOP) is not training time.
+            elapsed = time.monotonic() - began - clock.stopped
             logs = {k: float(v[-1]) for k, v in history.history.items()}
             state["wall_time_s"] += elapsed
             record = {"epoch": epoch + 1, "seconds": elapsed, **logs}

@@ -246,8 +246,8 @@ def zoo_details(presets, image_prefix=ZOO_URL):
                 )
             )
         if training.get("stopped_s"):
-            stopped = training["stopped_s"] / 3600
-            facts.append(("Not counted", f"{stopped:.1f} h while stopped"))
+            stopped = training["stopped_s"] / 60
+            facts.append(("Not counted", f"{stopped:.0f} min while stopped"))
         for note in training.get("notes", []):
             facts.append(("Note", note))
         facts.append(

@@ -70,12 +70,17 @@ def test_resume_after_a_kill_between_checkpoint_and_state(run, tmp_path):
     state = train.read_state(workdir)
     state["epochs_done"] = 1
     state["epochs"] = state["epochs"][:1]
-    train.write_state(workdir, state)
+    state["epochs"][0]["stopped_s"] = 60.0
+    train.write_state(workdir, state)  # Its totals count epoch 2 still.
 
     vae = train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
     assert int(to_numpy(vae.optimizer.iterations)) == 2 * 2  # Trained no more.
-    with open(os.path.join(workdir, train.STATE)) as f:
-        assert json.load(f)["epochs_done"] == 2  # So the pipeline moves on.
+    state = train.read_state(workdir)
+    assert state["epochs_done"] == 2  # So the pipeline moves on.
+    # The totals are those of the epochs on record (epoch 2's is lost).
+    (epoch,) = state["epochs"]
+    assert state["wall_time_s"] == epoch["seconds"]
+    assert state["stopped_s"] == 60.0
 
 
 def test_a_state_without_its_checkpoint_is_a_new_run(tmp_path):
@@ -94,11 +99,11 @@ def test_a_state_without_its_checkpoint_is_a_new_run(tmp_path):
 
 
 PAUSED_CHILD = """
-import sys, time
+import sys
 from zoo.train import PauseClock
 with PauseClock(tick=0.1, threshold=1.0) as clock:
     print("ready", flush=True)
-    time.sleep(float(sys.argv[1]))
+    sys.stdin.readline()  # Idle (no CPU) until the parent says so.
 print(clock.stopped, flush=True)
 """
 
@@ -110,7 +115,8 @@ def test_pause_clock_counts_a_sigstop_and_not_ordinary_time():
     import time
 
     with subprocess.Popen(
-        [sys.executable, "-c", PAUSED_CHILD, "1.5"],
+        [sys.executable, "-c", PAUSED_CHILD],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
@@ -118,15 +124,32 @@ def test_pause_clock_counts_a_sigstop_and_not_ordinary_time():
         assert child.stdout.readline().strip() == "ready"
         time.sleep(0.3)
         child.send_signal(signal.SIGSTOP)
+        began = time.monotonic()
         time.sleep(3.0)
         child.send_signal(signal.SIGCONT)
+        paused = time.monotonic() - began
+        time.sleep(0.3)
+        child.stdin.write("go\n")
+        child.stdin.flush()
         stopped = float(child.stdout.readline())
         assert child.wait(timeout=30) == 0
-    # Stopped for 3 s; the clock's resolution is one tick (0.1 s).
-    assert 2.7 < stopped < 3.3
+    # The clock's resolution is one tick (0.1 s), plus scheduling delays.
+    assert abs(stopped - paused) < 0.4, (stopped, paused)
     with train.PauseClock(tick=0.05, threshold=1.0) as clock:
         time.sleep(0.5)  # Running (asleep), not stopped.
     assert clock.stopped == 0.0
+
+
+def test_pause_clock_counts_only_long_gaps_without_cpu_time():
+    clock = train.PauseClock(tick=0.5, threshold=5.0)
+    clock._count(4.0, 0.0)  # Shorter than the threshold.
+    assert clock.stopped == 0.0
+    # A 10 s gap with 10 s of CPU time: the thread waited (for the
+    # interpreter lock, say) while the process ran. Not a stop.
+    clock._count(10.0, 10.0)
+    assert clock.stopped == 0.0
+    clock._count(10.0, 0.1)  # Stopped, less a tick and what it ran.
+    assert clock.stopped == pytest.approx(9.4)
 
 
 def test_a_stopped_epoch_is_recorded_apart_from_training_time(
@@ -148,7 +171,8 @@ def test_a_stopped_epoch_is_recorded_apart_from_training_time(
         train,
         "time",
         types.SimpleNamespace(
-            time=lambda: time.time() + jump[0], monotonic=time.monotonic
+            monotonic=lambda: time.monotonic() + jump[0],
+            process_time=time.process_time,
         ),
     )
     train.train("mnist_mlp_2", workdir=str(tmp_path), epochs=1, **TINY)
