@@ -156,7 +156,8 @@ def test_stopped_time_and_notes_of_the_run_reach_metadata_and_card(
     assert training["wall_time_s"] == round(state["wall_time_s"], 1)
     with open(os.path.join(directory, "README.md")) as f:
         card = f.read()
-    assert "- Not counted: 90 min while stopped.\n- Epoch 3 was stopped." in card
+    assert "- Not counted: 90 min while stopped.\n" in card
+    assert "\n- Epoch 3 was stopped." in card
 
 
 def test_interrupted_publish_leaves_the_old_version_whole(

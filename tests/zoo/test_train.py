@@ -2,7 +2,6 @@
 resume after a kill between an epoch's checkpoint and its state."""
 
 import glob
-import json
 import os
 
 import keras
