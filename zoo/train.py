@@ -375,9 +375,7 @@ def train(
         kept = [e for e in state["epochs"] if e["epoch"] <= start]
         state["epochs"] = kept
         state["wall_time_s"] = sum(e.get("seconds", 0.0) for e in kept)
-        state.pop("stopped_s", None)
-        if any("stopped_s" in e for e in kept):
-            state["stopped_s"] = sum(e.get("stopped_s", 0.0) for e in kept)
+        state["stopped_s"] = sum(e.get("stopped_s", 0.0) for e in kept)
         write_state(workdir, state)
     _record_machine(state)  # Once: it is written with every epoch's state.
     log = TensorBoardLog(os.path.join(workdir, "logs")) if tensorboard else None
