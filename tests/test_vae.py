@@ -440,3 +440,25 @@ def test_nan_during_training_stops_with_an_error():
 
     with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
         vae.fit(Batches(), epochs=2, shuffle=False, verbose=0)
+
+
+def test_nan_guard_stops_without_syncing_the_training_state():
+    # Keras runs `NaNGuard` in a worker thread. On JAX, reading
+    # `callback.model` there syncs the training state into the model while
+    # the loop donates it to the next step, leaving deleted arrays behind
+    # (a flaky "Buffer has been deleted or donated" at the epoch's end).
+    class Model:
+        stop_training = False
+
+        def jax_state_sync(self):
+            raise AssertionError("NaNGuard synced the training state")
+
+    model = Model()
+    guard = keras_vae.callbacks.NaNGuard()
+    guard.set_model(model)
+    guard.on_epoch_begin(0)
+    guard.on_train_batch_end(0, {"loss": 1.5})
+    assert not model.stop_training
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
+        guard.on_train_batch_end(2, {"loss": float("nan")})
+    assert model.stop_training

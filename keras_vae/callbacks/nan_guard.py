@@ -64,7 +64,10 @@ class NaNGuard(keras.callbacks.Callback):
 
     # Keras may run this callback in a worker thread, so that reading the
     # loss does not stall the training loop; an error raised there reaches
-    # `fit` at the next batch.
+    # `fit` at the next batch. In that thread the callback must not read
+    # `self.model`: on JAX that property syncs the training state into the
+    # model's variables, racing the loop, which then donates those buffers
+    # to the next step and leaves the model holding deleted arrays.
     async_safe = True
 
     def __init__(self, check_every=1):
@@ -80,7 +83,7 @@ class NaNGuard(keras.callbacks.Callback):
             return
         loss = float(np.asarray(keras.ops.convert_to_numpy(logs["loss"])))
         if not math.isfinite(loss):
-            self.model.stop_training = True
+            self._model.stop_training = True  # Not `self.model`: see above.
             raise FloatingPointError(
                 f"The training loss became {loss} at epoch {self._epoch + 1}, "
                 f"batch {batch + 1}. keras_vae clips log-variances, so this "
