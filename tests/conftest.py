@@ -1,7 +1,6 @@
 import os
 
 import keras
-import numpy as np
 import pytest
 
 
@@ -11,11 +10,13 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _clean_keras_state():
-    """Each test starts from a fresh Keras session, the float32 policy and a
-    seeded NumPy generator, so a test's random inputs are the same on every run
-    (and a failure can be reproduced)."""
+    """Each test starts from a fresh Keras session, the float32 policy and
+    seeded random generators (Python's, which Keras draws its initializer
+    seeds from, NumPy's, the backend's), so a test's weights and inputs are
+    the same on every run whichever tests ran before it in the worker (and a
+    failure can be reproduced)."""
     keras.utils.clear_session()
-    np.random.seed(0)
+    keras.utils.set_random_seed(0)
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")

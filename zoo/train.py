@@ -191,10 +191,12 @@ class PauseClock:
         self.threshold = threshold
         self.stopped = 0.0
         self._done = threading.Event()
+        self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         last, last_cpu = time.monotonic(), time.process_time()
+        self._started.set()
         done = False
         while not done:
             # The gap before the exit counts too (the stop may end there).
@@ -211,6 +213,7 @@ class PauseClock:
 
     def __enter__(self):
         self._thread.start()
+        self._started.wait()  # A stop from here on is seen.
         return self
 
     def __exit__(self, *exc_info):

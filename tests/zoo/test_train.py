@@ -132,8 +132,10 @@ def test_pause_clock_counts_a_sigstop_and_not_ordinary_time():
         child.stdin.flush()
         stopped = float(child.stdout.readline())
         assert child.wait(timeout=30) == 0
-    # The clock's resolution is one tick (0.1 s), plus scheduling delays.
-    assert abs(stopped - paused) < 0.4, (stopped, paused)
+    # The clock's resolution is one tick (0.1 s). Scheduling delays on a
+    # loaded machine (the child waking late, the parent reading the time
+    # late) can only make the stop look longer than the parent measured.
+    assert -0.25 < stopped - paused < 1.5, (stopped, paused)
     with train.PauseClock(tick=0.05, threshold=1.0) as clock:
         time.sleep(0.5)  # Running (asleep), not stopped.
     assert clock.stopped == 0.0
