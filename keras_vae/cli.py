@@ -104,7 +104,7 @@ def check_output_path(path, option="-o/--output"):
     ```python
     from keras_vae.cli import check_output_path
 
-    check_output_path("/tmp/grid.png")
+    check_output_path("grid.png")
     ```
     """
     if not path.lower().endswith(".png"):
@@ -354,7 +354,7 @@ def interpolate_command(args):
     from keras_vae.cli import main
 
     main(["interpolate", "mnist_mlp_2", "--from", "0", "--to", "1",
-          "-o", "/tmp/strip.png"])
+          "-o", "strip.png"])
     ```
     """
     import numpy as np
@@ -496,7 +496,7 @@ def train_command(args):
     ```python
     from keras_vae.cli import main
 
-    main(["train", "mnist_mlp_2", "--epochs", "1", "--workdir", "/tmp/r"])
+    main(["train", "mnist_mlp_2", "--epochs", "1", "--workdir", "run"])
     ```
     """
     train, configs = _import_zoo()

@@ -24,7 +24,7 @@ def atomic_write(path, mode="wb"):
     ```python
     from keras_vae.utils import atomic_write
 
-    with atomic_write("/tmp/keras_vae_example.txt", "w") as f:
+    with atomic_write("example.txt", "w") as f:
         f.write("all or nothing")
     ```
     """

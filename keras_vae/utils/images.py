@@ -84,7 +84,7 @@ def save_image_grid(path, images, columns=None, padding=2, scale=1):
     import numpy as np
     from keras_vae.utils import save_image_grid
 
-    save_image_grid("/tmp/grid.png", np.random.rand(8, 28, 28, 1), scale=2)
+    save_image_grid("grid.png", np.random.rand(8, 28, 28, 1), scale=2)
     ```
     """
     from PIL import Image
