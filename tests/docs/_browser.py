@@ -41,6 +41,17 @@ CHROMIUM_FLAGS = (
     "--remote-debugging-pipe",
 )
 
+# Resolves once the navigated page (not the blank tab) has loaded.
+_LOADED_JS = """
+new Promise((resolve) => {
+  const check = () =>
+    location.href !== "about:blank" && document.readyState === "complete"
+      ? resolve(true)
+      : setTimeout(check, 50);
+  check();
+})
+"""
+
 # Every <img> of the page, once each has finished loading or failed.
 _IMAGES_JS = """
 (async () => {
@@ -305,6 +316,9 @@ class Browser:
                     f"Could not open {url}: {navigation['errorText']}"
                 )
             self.wait_for("Page.loadEventFired", session)
+            # The load event may be the blank tab's, if it came late: wait
+            # for the page itself to be complete.
+            self.evaluate(_LOADED_JS, session)
             images = self.evaluate(_IMAGES_JS, session)
             self._drain(0.5)  # Late requests (fonts, search index...).
             title = self.evaluate("document.title", session)
