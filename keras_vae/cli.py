@@ -11,10 +11,12 @@ path of a preset directory, and writes its images as PNG files, atomically.
     keras-vae interpolate mnist_mlp_2 --from 0 --to 1 --steps 10 -o strip.png
     keras-vae evaluate mnist_mlp_2 -k 100 --limit 1000
     keras-vae evaluate path/to/my_preset --json
+    keras-vae compare mnist_conv mnist_mlp_32 -k 1000  # paired, per image
     keras-vae train mnist_mlp_2 --epochs 5 --workdir /tmp/run
 
-`reconstruct`, `interpolate` and `evaluate` use the fixed binarized test
-set of the preset's data set (`keras_vae.datasets.load_binarized_test_set`).
+`reconstruct`, `interpolate`, `evaluate` and `compare` use the fixed
+binarized test set of the preset's data set
+(`keras_vae.datasets.load_binarized_test_set`).
 `train` delegates to `zoo.train`, which is part of the repository but not of
 the installed package: run it from a clone of the repository.
 
@@ -156,13 +158,14 @@ def _load_preset(preset):
     return keras_vae.VAE.from_preset(preset)
 
 
-def _dataset_of(vae, args):
+def _dataset_of(vae, args, preset=None):
     if getattr(args, "dataset", None):
         return args.dataset
     dataset = vae.preset_metadata.get("dataset")
     if not dataset:
         raise CommandError(
-            f"preset {args.preset!r} names no data set in its metadata: "
+            f"preset {preset or args.preset!r} names no data set in its "
+            "metadata: "
             "pass --dataset mnist or --dataset fashion_mnist."
         )
     return dataset
@@ -442,6 +445,78 @@ def evaluate_command(args):
     return 0
 
 
+def compare_command(args):
+    """`keras-vae compare A B`: which of two presets models the test set better.
+
+    The paired comparison of `keras_vae.evaluation.compare`: both presets'
+    importance-weighted NLLs on the same test images, and the mean of the
+    per-image differences with its standard error. The progress bars go to
+    stderr, the figures to stdout.
+
+    Args:
+        args: the parsed `argparse.Namespace`.
+
+    Returns:
+        The exit status, 0.
+
+    Example:
+
+    ```python
+    from keras_vae.cli import main
+
+    argv = ["compare", "mnist_mlp_2", "mnist_mlp_32", "-k", "10"]
+    assert main(argv + ["--limit", "100"]) == 0
+    ```
+    """
+    from keras_vae.evaluation import compare
+
+    vaes = [_load_preset(args.preset_a), _load_preset(args.preset_b)]
+    names = [args.preset_a, args.preset_b]
+    datasets = [_dataset_of(vae, args, name) for vae, name in zip(vaes, names)]
+    if datasets[0] != datasets[1]:
+        raise CommandError(
+            f"presets {names[0]!r} and {names[1]!r} model different data "
+            f"sets ({datasets[0]} and {datasets[1]}): pass --dataset to "
+            "compare them on one test set."
+        )
+    with contextlib.redirect_stdout(sys.stderr):
+        result = compare(
+            *vaes,
+            datasets[0],
+            num_samples=args.num_samples,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            verbose=0 if args.quiet else "auto",
+            limit=args.limit,
+        )
+    result = {"preset_a": names[0], "preset_b": names[1], **result}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    protocol = result["protocol"]
+    difference = result["difference"]
+    error = result["difference_standard_error"]
+    width = max(len(name) for name in names)
+    print(
+        f"{datasets[0]} test set ({protocol['num_images']} images, fixed "
+        f"binarization), k={protocol['num_importance_samples']}, backend "
+        f"{protocol['backend']}, {result['seconds']} s:"
+    )
+    print(f"  NLL  {names[0]:<{width}}  {result['nll_a']:.2f} nats")
+    print(f"  NLL  {names[1]:<{width}}  {result['nll_b']:.2f} nats")
+    print(
+        f"  difference (A - B), paired over the images: {difference:+.2f} "
+        f"+/- {error:.2f} nats; A is better on "
+        f"{100 * result['a_better_fraction']:.1f}% of the images"
+    )
+    if abs(difference) > 3 * error:
+        better = names[0] if difference < 0 else names[1]
+        print(f"  {better} is better (|difference| > 3 standard errors)")
+    else:
+        print("  no clear winner (|difference| <= 3 standard errors)")
+    return 0
+
+
 def _checkout_candidates():
     """Directories that may hold the repository's `zoo/` package."""
     import keras_vae
@@ -569,6 +644,38 @@ def _add_dataset(parser):
     )
 
 
+def _add_likelihood_options(parser, num_samples):
+    parser.add_argument(
+        "-k",
+        "--num-samples",
+        type=_positive_int,
+        default=num_samples,
+        help=f"importance samples per image (default: {num_samples})",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        help="use the first LIMIT test images only",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=100,
+        help="test images per step (default: 100)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="seed of the importance samples (default: 0)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar"
+    )
+    _add_dataset(parser)
+
+
 def build_parser():
     """The `argparse` parser of `keras-vae`, with one subparser a command.
 
@@ -588,8 +695,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Variational autoencoders for Keras 3: sample, "
-        "reconstruct, interpolate, evaluate and train the pretrained presets "
-        "of keras_vae.",
+        "reconstruct, interpolate, evaluate, compare and train the pretrained "
+        "presets of keras_vae.",
         epilog=f"`{PROG} COMMAND --help` describes each command.",
     )
     parser.add_argument(
@@ -719,34 +826,25 @@ def build_parser():
         "2015), the ELBO and its terms, in nats per image.",
     )
     _add_preset(p)
-    p.add_argument(
-        "-k",
-        "--num-samples",
-        type=_positive_int,
-        default=5000,
-        help="importance samples per image (default: 5000)",
-    )
-    p.add_argument(
-        "--limit",
-        type=_positive_int,
-        help="evaluate on the first LIMIT test images only",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=100,
-        help="test images per step (default: 100)",
-    )
-    p.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        default=0,
-        help="seed of the importance samples (default: 0)",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_dataset(p)
+    _add_likelihood_options(p, num_samples=5000)
     p.set_defaults(function=evaluate_command)
+
+    p = commands.add_parser(
+        "compare",
+        help="compare two presets' test NLLs, image by image",
+        description="Compare two presets on the same fixed binarized test "
+        "images: both importance-weighted NLLs with K samples per image, and "
+        "the mean per-image difference with its standard error (a paired "
+        "test, much sharper than the two NLLs' own error bars).",
+    )
+    p.add_argument(
+        "preset_a", metavar="A", help="a preset name or a preset directory"
+    )
+    p.add_argument(
+        "preset_b", metavar="B", help="a preset name or a preset directory"
+    )
+    _add_likelihood_options(p, num_samples=1000)
+    p.set_defaults(function=compare_command)
 
     p = commands.add_parser(
         "train",

@@ -1,11 +1,19 @@
-"""Evaluation of VAEs on the standard likelihood protocol."""
+"""Evaluation of VAEs on the standard likelihood protocol.
+
+`evaluate` measures one model; `compare` tells whether one model beats
+another on the same test images.
+"""
 
 import math
 import time
 
 import keras
 
+from keras_vae import _validation
 from keras_vae import datasets
+from keras_vae.models.vae import VAE
+
+__all__ = ["DEFAULT_NUM_SAMPLES", "compare", "evaluate"]
 
 DEFAULT_NUM_SAMPLES = 5000
 """Importance samples per test image, as in Burda et al. (2015)."""
@@ -43,6 +51,10 @@ def evaluate(
         resumed from `progress_path`), and `protocol` (data set,
         binarization, k...).
 
+    Raises:
+        ValueError: If `dataset` is not a known data set, or `num_samples`,
+            `batch_size` or `limit` is not a positive integer.
+
     Example:
 
     ```python
@@ -66,13 +78,138 @@ def evaluate(
     print(metrics["nll"], metrics["nll_standard_error"])  # nats per image
     ```
     """
-    x, _ = datasets.load_binarized_test_set(dataset)
-    if limit is not None:
-        x = x[:limit]
+    x = _test_images(dataset, limit)
     began = time.time()
     if not getattr(vae, "compiled", False):
         vae.compile()  # For `evaluate`'s metrics; the optimizer is unused.
     logs = vae.evaluate(x, batch_size=500, verbose=0, return_dict=True)
+    log_px, seconds_before = _log_likelihood(
+        vae, x, num_samples, batch_size, seed, verbose, progress_path
+    )
+    seconds = time.time() - began + seconds_before
+    return {
+        "nll": float(-log_px.mean()),
+        "nll_standard_error": _standard_error(log_px),
+        "elbo": float(logs["elbo"]),
+        "kl": float(logs["kl"]),
+        "reconstruction": float(logs["reconstruction"]),
+        "seconds": round(seconds, 1),
+        "protocol": _protocol(dataset, len(x), num_samples, seed),
+    }
+
+
+def compare(
+    vae_a,
+    vae_b,
+    dataset,
+    num_samples=1000,
+    batch_size=100,
+    seed=0,
+    verbose="auto",
+    limit=None,
+):
+    """Compares the test NLLs of two VAEs image by image (a paired test).
+
+    Two models evaluated on the same test images differ by much less than
+    the spread of the images' NLLs: the standard error of each model's NLL
+    (a few tenths of a nat on 10,000 images) says how well the mean over
+    *all* such images is known, not whether one model beats the other on
+    *these* images. This estimates `log p(x)` of every test image under both
+    models (importance sampling with `num_samples` samples, as `evaluate`)
+    and reports the mean of the per-image differences with its own standard
+    error, the right error bar for "is A better than B?".
+
+    Both estimates are lower bounds of `log p(x)` that tighten as
+    `num_samples` grows; with the same `num_samples` the comparison is fair
+    to both, but the difference may change slightly at a larger `k`.
+
+    Args:
+        vae_a: a `keras_vae.VAE` with a Bernoulli likelihood.
+        vae_b: another one, for the same images.
+        dataset: str. `"mnist"` or `"fashion_mnist"`.
+        num_samples: int. Importance samples per image and model, default
+            1000.
+        batch_size: int. Test images per step.
+        seed: int. Seed of the importance samples.
+        verbose: progress bar setting of `VAE.log_likelihood`.
+        limit: int or None. Compare on the first `limit` images only.
+
+    Returns:
+        A dict, in nats per image: `nll_a` and `nll_b`; `difference`,
+        `nll_a - nll_b` (negative when A is better) and its
+        `difference_standard_error`; `a_better_fraction`, the fraction of
+        the images to which A gives the higher likelihood; `seconds` and
+        `protocol` (as `evaluate`'s).
+
+    Raises:
+        TypeError: If `vae_a` or `vae_b` is not a `keras_vae.VAE`.
+        ValueError: If an argument is invalid (see `evaluate`).
+
+    Example:
+
+    ```python
+    import keras
+    import keras_vae
+    from keras_vae.evaluation import compare
+
+    def tiny_vae(width):
+        encoder = keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(),
+             keras.layers.Dense(width, activation="relu")]
+        )
+        decoder = keras.Sequential(
+            [keras.Input((8,)), keras.layers.Dense(784),
+             keras.layers.Reshape((28, 28, 1))]
+        )
+        return keras_vae.VAE(encoder, decoder, latent_dim=8, seed=0)
+
+    # E.g. two presets, `keras_vae.VAE.from_preset(name)`; here two
+    # untrained models, on the first 100 test images, k=10.
+    result = compare(
+        tiny_vae(32), tiny_vae(64), "mnist", num_samples=10, limit=100,
+        verbose=0,
+    )
+    print(result["difference"], "+/-", result["difference_standard_error"])
+    ```
+    """
+    for argument, vae in (("vae_a", vae_a), ("vae_b", vae_b)):
+        if not isinstance(vae, VAE):
+            raise TypeError(
+                f"`{argument}` must be a `keras_vae.VAE`. Received: "
+                f"{argument} of type {type(vae).__name__}"
+            )
+    x = _test_images(dataset, limit)
+    began = time.time()
+    log_px = {}
+    for key, vae in (("a", vae_a), ("b", vae_b)):
+        log_px[key], _ = _log_likelihood(
+            vae, x, num_samples, batch_size, seed, verbose, None
+        )
+    difference = log_px["b"] - log_px["a"]  # NLL(a) - NLL(b), per image.
+    return {
+        "nll_a": float(-log_px["a"].mean()),
+        "nll_b": float(-log_px["b"].mean()),
+        "difference": float(difference.mean()),
+        "difference_standard_error": _standard_error(difference),
+        "a_better_fraction": float((log_px["a"] > log_px["b"]).mean()),
+        "seconds": round(time.time() - began, 1),
+        "protocol": _protocol(dataset, len(x), num_samples, seed),
+    }
+
+
+def _test_images(dataset, limit):
+    if limit is not None:
+        limit = _validation.positive_int("limit", limit)
+    x, _ = datasets.load_binarized_test_set(dataset)
+    if limit is not None:
+        x = x[:limit]
+    return x
+
+
+def _log_likelihood(
+    vae, x, num_samples, batch_size, seed, verbose, progress_path
+):
+    """Per-image `log p(x)`, and the seconds of earlier, resumed calls."""
     weights_model = vae._importance_weights(
         num_samples, batch_size, samples_per_step=None, seed=seed
     )
@@ -83,26 +220,25 @@ def evaluate(
         verbose=verbose,
         progress_path=progress_path,
     )
-    seconds = time.time() - began + weights_model.seconds_before
+    return log_px, weights_model.seconds_before
+
+
+def _standard_error(values):
+    return float(values.std() / math.sqrt(len(values)))
+
+
+def _protocol(dataset, num_images, num_samples, seed):
     return {
-        "nll": float(-log_px.mean()),
-        "nll_standard_error": float(log_px.std() / math.sqrt(len(log_px))),
-        "elbo": float(logs["elbo"]),
-        "kl": float(logs["kl"]),
-        "reconstruction": float(logs["reconstruction"]),
-        "seconds": round(seconds, 1),
-        "protocol": {
-            "dataset": dataset,
-            "split": "test",
-            "num_images": int(len(x)),
-            "binarization": (
-                "fixed stochastic binarization, seed "
-                f"{datasets.FIXED_BINARIZATION_SEED} "
-                "(keras_vae.datasets.load_binarized_test_set)"
-            ),
-            "num_importance_samples": int(num_samples),
-            "importance_sampling_seed": int(seed),
-            "units": "nats per image",
-            "backend": keras.backend.backend(),
-        },
+        "dataset": dataset,
+        "split": "test",
+        "num_images": int(num_images),
+        "binarization": (
+            "fixed stochastic binarization, seed "
+            f"{datasets.FIXED_BINARIZATION_SEED} "
+            "(keras_vae.datasets.load_binarized_test_set)"
+        ),
+        "num_importance_samples": int(num_samples),
+        "importance_sampling_seed": int(seed),
+        "units": "nats per image",
+        "backend": keras.backend.backend(),
     }

@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def test_help_and_version(capsys):
         "reconstruct",
         "interpolate",
         "evaluate",
+        "compare",
         "train",
     ):
         assert command in out
@@ -212,6 +214,46 @@ def test_evaluate_text(tiny, capsys):
     assert status == 0, err
     assert "NLL" in out and "ELBO" in out and "k=2" in out
     assert "published NLL: 543.21" in out
+
+
+def test_compare_a_preset_with_itself(tiny, capsys):
+    status, out, err = run(
+        capsys, "compare", tiny, tiny, "--json", "-k", 5, "--limit", 20, "-q"
+    )
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["nll_a"] == result["nll_b"] > 0
+    assert result["difference"] == result["difference_standard_error"] == 0
+    assert result["a_better_fraction"] == 0
+    assert result["protocol"]["num_images"] == 20
+    status, out, err = run(capsys, "compare", tiny, tiny, "-k", 2, "-q")
+    assert status == 0, err
+    assert "no clear winner" in out and "k=2" in out
+
+
+def test_compare_names_the_better_preset(tiny, capsys):
+    # The trained 2-d preset against the untrained tiny one (784 log 2 =
+    # 543 nats on every image): hundreds of nats apart on most images,
+    # though at k=5 the 2-d model may lose on an odd digit or two.
+    status, out, err = run(
+        capsys, "compare", tiny, "mnist_mlp_2", "-k", 5, "--limit", 50, "-q"
+    )
+    assert status == 0, err
+    assert "mnist_mlp_2 is better" in out
+    difference = re.search(r"difference \(A - B\).*: \+(\d+\.\d+) ", out)
+    assert float(difference.group(1)) > 300
+    better = re.search(r"A is better on (\d+\.\d)% of the images", out)
+    assert float(better.group(1)) <= 10
+
+
+def test_compare_refuses_presets_of_different_data_sets(capsys):
+    result = run(capsys, "compare", "mnist_mlp_2", "fashion_mnist_mlp_32")
+    assert_user_error(
+        result,
+        "presets 'mnist_mlp_2' and 'fashion_mnist_mlp_32' model different "
+        "data sets (mnist and fashion_mnist): pass --dataset",
+    )
+    assert_user_error(run(capsys, "compare", "mnist_mlp_2", "x"), "'x'")
 
 
 def test_list(tiny, monkeypatch, capsys):

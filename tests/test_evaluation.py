@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+import keras_vae
+from keras_vae.evaluation import compare
+from keras_vae.evaluation import evaluate
+
+
+@pytest.fixture(scope="module")
+def models():
+    """An untrained MNIST VAE, and a copy made worse: its decoder pushes
+    every pixel towards 1, on images that are mostly 0."""
+    from zoo.architectures import mlp
+
+    vaes = []
+    for _ in range(2):
+        encoder, decoder = mlp(latent_dim=2, hidden=(16,))
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        vae(np.zeros((1, 28, 28, 1), "float32"))
+        vaes.append(vae)
+    good, bad = vaes
+    bad.set_weights(good.get_weights())
+    logits = bad.decoder.get_layer("logits")
+    kernel, bias = logits.get_weights()
+    logits.set_weights([kernel, bias + 3.0])
+    return good, bad
+
+
+def test_compare_against_separate_estimates(models):
+    good, bad = models
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    x = x[:40]
+    result = compare(good, bad, "mnist", num_samples=8, limit=40, verbose=0)
+    # The reference: each model's per-image estimates, from its own call.
+    log_good = good.log_likelihood(x, num_samples=8, seed=0, verbose=0)
+    log_bad = bad.log_likelihood(x, num_samples=8, seed=0, verbose=0)
+    difference = log_bad - log_good
+    np.testing.assert_allclose(result["nll_a"], -log_good.mean(), rtol=1e-6)
+    np.testing.assert_allclose(result["nll_b"], -log_bad.mean(), rtol=1e-6)
+    np.testing.assert_allclose(result["difference"], difference.mean())
+    # Paired: the spread of the differences, not of either model's NLLs.
+    np.testing.assert_allclose(
+        result["difference_standard_error"],
+        difference.std() / np.sqrt(40),
+        rtol=1e-6,
+    )
+    assert result["difference"] < -100  # A, the good one, is better...
+    assert result["a_better_fraction"] == 1.0  # ...on every image.
+    assert result["protocol"]["num_importance_samples"] == 8
+    # The other way round, the signs change.
+    swapped = compare(bad, good, "mnist", num_samples=8, limit=40, verbose=0)
+    np.testing.assert_allclose(swapped["difference"], -result["difference"])
+    assert swapped["a_better_fraction"] == 0.0
+
+
+def test_compare_agrees_with_evaluate(models):
+    good, _ = models
+    result = compare(good, good, "mnist", num_samples=4, limit=30, verbose=0)
+    metrics = evaluate(good, "mnist", num_samples=4, limit=30, verbose=0)
+    assert result["nll_a"] == result["nll_b"] == metrics["nll"]
+    assert result["difference"] == result["difference_standard_error"] == 0
+    assert result["protocol"] == metrics["protocol"]
+
+
+def test_compare_refuses_what_is_not_a_vae(models):
+    good, _ = models
+    with pytest.raises(TypeError, match="`vae_b` must be a `keras_vae.VAE`"):
+        compare(good, good.decoder, "mnist", num_samples=2, limit=2)
+    with pytest.raises(ValueError, match="num_samples"):
+        compare(good, good, "mnist", num_samples=0, limit=2)
+    with pytest.raises(ValueError, match="Received: limit=0"):
+        compare(good, good, "mnist", num_samples=2, limit=0)
+    with pytest.raises(ValueError, match="Received: limit=-5"):
+        evaluate(good, "mnist", num_samples=2, limit=-5)
