@@ -11,6 +11,7 @@ import keras
 
 from keras_vae import _validation
 from keras_vae import datasets
+from keras_vae.datasets import _registry
 from keras_vae.models.vae import VAE
 
 __all__ = ["DEFAULT_NUM_SAMPLES", "compare", "evaluate"]
@@ -198,6 +199,7 @@ def compare(
 
 
 def _test_images(dataset, limit):
+    _registry.get_spec(dataset, argument="dataset")
     if limit is not None:
         limit = _validation.positive_int("limit", limit)
     x, _ = datasets.load_binarized_test_set(dataset)

@@ -72,3 +72,5 @@ def test_compare_refuses_what_is_not_a_vae(models):
         compare(good, good, "mnist", num_samples=2, limit=0)
     with pytest.raises(ValueError, match="Received: limit=-5"):
         evaluate(good, "mnist", num_samples=2, limit=-5)
+    with pytest.raises(ValueError, match="Received: dataset='cifar10'"):
+        compare(good, good, "cifar10", num_samples=2)
