@@ -28,6 +28,7 @@ with status 2; an interrupted command exits with status 130.
 import argparse
 import contextlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -47,40 +48,29 @@ class CommandError(Exception):
 # Argument types and checks.
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive integer. Received: {text!r}"
-        )
-    return value
+def _integer(minimum, requirement):
+    """An `argparse` type: an integer >= `minimum`; `requirement` says so."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be {requirement}. Received: {text!r}"
+            )
+        return value
+
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a non-negative integer. Received: {text!r}"
-        )
-    return value
-
-
-def _at_least_two(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 2:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer >= 2 (both ends included). Received: {text!r}"
-        )
-    return value
+_positive_int = _integer(1, "a positive integer")
+_non_negative_int = _integer(0, "a non-negative integer")
+_at_least_two = _integer(2, "an integer >= 2 (both ends included)")
+_paired_limit = _integer(
+    2, "an integer >= 2 (a paired standard error needs two images)"
+)
 
 
 def _is_writable(directory):
@@ -431,15 +421,14 @@ def evaluate_command(args):
         f"k={protocol['num_importance_samples']}, backend "
         f"{protocol['backend']}, {metrics['seconds']} s:"
     )
-    print(
-        f"  NLL             {metrics['nll']:.2f} "
-        f"+/- {metrics['nll_standard_error']:.2f} nats"
-    )
+    error = metrics["nll_standard_error"]
+    error = "" if math.isnan(error) else f"+/- {error:.2f} "
+    print(f"  NLL             {metrics['nll']:.2f} {error}nats")
     print(f"  ELBO            {metrics['elbo']:.2f} nats")
     print(f"  KL              {metrics['kl']:.2f} nats")
     print(f"  reconstruction  {metrics['reconstruction']:.2f} nats")
     published = (vae.preset_metadata.get("metrics") or {}).get("nll")
-    if published is not None:
+    if published is not None and dataset == vae.preset_metadata.get("dataset"):
         k = vae.preset_metadata["metrics"].get("num_importance_samples", "?")
         print(f"  (published NLL: {published:.2f}, k={k}, full test set)")
     return 0
@@ -644,7 +633,7 @@ def _add_dataset(parser):
     )
 
 
-def _add_likelihood_options(parser, num_samples):
+def _add_likelihood_options(parser, num_samples, limit_type=_positive_int):
     parser.add_argument(
         "-k",
         "--num-samples",
@@ -654,7 +643,7 @@ def _add_likelihood_options(parser, num_samples):
     )
     parser.add_argument(
         "--limit",
-        type=_positive_int,
+        type=limit_type,
         help="use the first LIMIT test images only",
     )
     parser.add_argument(
@@ -843,7 +832,7 @@ def build_parser():
     p.add_argument(
         "preset_b", metavar="B", help="a preset name or a preset directory"
     )
-    _add_likelihood_options(p, num_samples=1000)
+    _add_likelihood_options(p, num_samples=1000, limit_type=_paired_limit)
     p.set_defaults(function=compare_command)
 
     p = commands.add_parser(

@@ -37,7 +37,7 @@ def evaluate(
         dataset: str. `"mnist"` or `"fashion_mnist"`.
         num_samples: int. Importance samples per image, default 5000.
         batch_size: int. Test images per step.
-        seed: int. Seed of the importance samples.
+        seed: int. Seed of the importance samples, >= 0.
         verbose: progress bar setting of `VAE.log_likelihood`.
         limit: int or None. Evaluate on the first `limit` images only.
         progress_path: str or None. Where to save the progress of the
@@ -47,14 +47,15 @@ def evaluate(
 
     Returns:
         A dict: `nll` (importance-weighted estimate of -log p(x)) and its
-        `nll_standard_error`, `elbo`, `kl`, `reconstruction` (nats per
-        image), `seconds` (including the time of earlier, stopped calls
-        resumed from `progress_path`), and `protocol` (data set,
-        binarization, k...).
+        `nll_standard_error` (over the images; NaN for one image), `elbo`,
+        `kl`, `reconstruction` (nats per image), `seconds` (including the
+        time of earlier, stopped calls resumed from `progress_path`), and
+        `protocol` (data set, binarization, k...).
 
     Raises:
-        ValueError: If `dataset` is not a known data set, or `num_samples`,
-            `batch_size` or `limit` is not a positive integer.
+        ValueError: If `dataset` is not a known data set, `num_samples`,
+            `batch_size` or `limit` is not a positive integer, or `seed` is
+            not a non-negative integer.
 
     Example:
 
@@ -79,7 +80,7 @@ def evaluate(
     print(metrics["nll"], metrics["nll_standard_error"])  # nats per image
     ```
     """
-    x = _test_images(dataset, limit)
+    x = _test_images(dataset, limit, num_samples, batch_size, seed)
     began = time.time()
     if not getattr(vae, "compiled", False):
         vae.compile()  # For `evaluate`'s metrics; the optimizer is unused.
@@ -131,9 +132,11 @@ def compare(
         num_samples: int. Importance samples per image and model, default
             1000.
         batch_size: int. Test images per step.
-        seed: int. Seed of the importance samples.
+        seed: int. Seed of the importance samples, >= 0; both models get
+            the same.
         verbose: progress bar setting of `VAE.log_likelihood`.
-        limit: int or None. Compare on the first `limit` images only.
+        limit: int or None. Compare on the first `limit` images only, at
+            least 2.
 
     Returns:
         A dict, in nats per image: `nll_a` and `nll_b`; `difference`,
@@ -144,7 +147,8 @@ def compare(
 
     Raises:
         TypeError: If `vae_a` or `vae_b` is not a `keras_vae.VAE`.
-        ValueError: If an argument is invalid (see `evaluate`).
+        ValueError: If an argument is invalid (see `evaluate`), or `limit`
+            is 1.
 
     Example:
 
@@ -179,7 +183,7 @@ def compare(
                 f"`{argument}` must be a `keras_vae.VAE`. Received: "
                 f"{argument} of type {type(vae).__name__}"
             )
-    x = _test_images(dataset, limit)
+    x = _test_images(dataset, limit, num_samples, batch_size, seed, minimum=2)
     began = time.time()
     log_px = {}
     for key, vae in (("a", vae_a), ("b", vae_b)):
@@ -198,10 +202,20 @@ def compare(
     }
 
 
-def _test_images(dataset, limit):
+def _test_images(dataset, limit, num_samples, batch_size, seed, minimum=1):
+    """The first `limit` fixed binarized test images of `dataset`, after
+    checking every argument (before any long computation starts)."""
     _registry.get_spec(dataset, argument="dataset")
+    _validation.positive_int("num_samples", num_samples)
+    _validation.positive_int("batch_size", batch_size)
+    _validation.non_negative_int("seed", seed)
     if limit is not None:
         limit = _validation.positive_int("limit", limit)
+        if limit < minimum:
+            raise ValueError(
+                f"`limit` must be at least {minimum} here: a standard error "
+                f"needs {minimum} images. Received: limit={limit}"
+            )
     x, _ = datasets.load_binarized_test_set(dataset)
     if limit is not None:
         x = x[:limit]
@@ -226,7 +240,10 @@ def _log_likelihood(
 
 
 def _standard_error(values):
-    return float(values.std() / math.sqrt(len(values)))
+    """The standard error of the mean of `values` (NaN for one value)."""
+    if len(values) < 2:
+        return float("nan")
+    return float(values.std(ddof=1) / math.sqrt(len(values)))
 
 
 def _protocol(dataset, num_images, num_samples, seed):

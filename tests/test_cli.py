@@ -214,6 +214,24 @@ def test_evaluate_text(tiny, capsys):
     assert status == 0, err
     assert "NLL" in out and "ELBO" in out and "k=2" in out
     assert "published NLL: 543.21" in out
+    # On another data set than the preset's, its published NLL is no
+    # yardstick; on one image there is no standard error to show.
+    status, out, err = run(
+        capsys,
+        "evaluate",
+        tiny,
+        "-k",
+        2,
+        "--limit",
+        1,
+        "-q",
+        "--dataset",
+        "fashion_mnist",
+    )
+    assert status == 0, err
+    assert "fashion_mnist test set (1 images" in out
+    assert "published NLL" not in out
+    assert "+/-" not in out and "nan" not in out
 
 
 def test_compare_a_preset_with_itself(tiny, capsys):
@@ -254,6 +272,11 @@ def test_compare_refuses_presets_of_different_data_sets(capsys):
         "data sets (mnist and fashion_mnist): pass --dataset",
     )
     assert_user_error(run(capsys, "compare", "mnist_mlp_2", "x"), "'x'")
+    assert_user_error(
+        run(capsys, "compare", "mnist_mlp_2", "mnist_mlp_2", "--limit", 1),
+        "--limit: must be an integer >= 2 (a paired standard error needs "
+        "two images). Received: '1'",
+    )
 
 
 def test_list(tiny, monkeypatch, capsys):

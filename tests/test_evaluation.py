@@ -41,7 +41,7 @@ def test_compare_against_separate_estimates(models):
     # Paired: the spread of the differences, not of either model's NLLs.
     np.testing.assert_allclose(
         result["difference_standard_error"],
-        difference.std() / np.sqrt(40),
+        difference.std(ddof=1) / np.sqrt(40),
         rtol=1e-6,
     )
     assert result["difference"] < -100  # A, the good one, is better...
@@ -74,3 +74,26 @@ def test_compare_refuses_what_is_not_a_vae(models):
         evaluate(good, "mnist", num_samples=2, limit=-5)
     with pytest.raises(ValueError, match="Received: dataset='cifar10'"):
         compare(good, good, "cifar10", num_samples=2)
+    # A standard error needs two images; a verdict on one would be a guess.
+    with pytest.raises(ValueError, match="at least 2 .*Received: limit=1"):
+        compare(good, good, "mnist", num_samples=2, limit=1)
+    # Checked before the estimate runs, not when its result is recorded.
+    for seed in (None, -1, 1.5):
+        with pytest.raises(ValueError, match=f"Received: seed={seed!r}"):
+            evaluate(good, "mnist", num_samples=2, limit=2, seed=seed)
+        with pytest.raises(ValueError, match=f"Received: seed={seed!r}"):
+            compare(good, good, "mnist", num_samples=2, limit=2, seed=seed)
+
+
+def test_standard_errors_are_sample_standard_errors(models):
+    good, _ = models
+    metrics = evaluate(good, "mnist", num_samples=3, limit=5, verbose=0)
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    log_px = good.log_likelihood(x[:5], num_samples=3, seed=0, verbose=0)
+    np.testing.assert_allclose(
+        metrics["nll_standard_error"],
+        np.std(log_px, ddof=1) / np.sqrt(5),
+        rtol=1e-6,
+    )
+    one = evaluate(good, "mnist", num_samples=3, limit=1, verbose=0)
+    assert np.isnan(one["nll_standard_error"])
