@@ -584,14 +584,17 @@ def train_command(args):
         zoo_argv += ["--split", args.split]
     if not args.tensorboard:
         zoo_argv += ["--no-tensorboard"]
-    train.train(
-        args.preset,
-        workdir=args.workdir,
-        epochs=args.epochs,
-        split=args.split,
-        tensorboard=args.tensorboard,
-        command="python -m zoo.train " + shlex.join(zoo_argv),
-    )
+    try:
+        train.train(
+            args.preset,
+            workdir=args.workdir,
+            epochs=args.epochs,
+            split=args.split,
+            tensorboard=args.tensorboard,
+            command="python -m zoo.train " + shlex.join(zoo_argv),
+        )
+    except train.RunSettingsError as e:  # A bad --split, another run's...
+        raise CommandError(str(e)) from None
     workdir = args.workdir or train.default_workdir(args.preset)
     print(f"Done: the checkpoint is in {workdir}.")
     return 0

@@ -499,6 +499,41 @@ def test_train_one_step(tmp_path, capsys):
         f"python -m zoo.train mnist_mlp_2 --workdir {workdir} --epochs 1 "
         "--split 'train[:32]' --no-tensorboard"
     )
+    # Resumed with another split, the run refuses, in one line.
+    assert_user_error(
+        run(
+            capsys,
+            "train",
+            "mnist_mlp_2",
+            "--epochs",
+            1,
+            "--split",
+            "train[:64]",
+            "--workdir",
+            workdir,
+            "--no-tensorboard",
+        ),
+        "started with epochs=1, split='train[:32]'",
+        "Received: epochs=1, split='train[:64]'",
+    )
+
+
+def test_train_unknown_split(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert_user_error(
+        run(
+            capsys,
+            "train",
+            "mnist_mlp_2",
+            "--split",
+            "bogus",
+            "--workdir",
+            workdir,
+        ),
+        "`split` must be one of",
+        "Received: split='bogus'",
+    )
+    assert not workdir.exists()
 
 
 # ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ import time
 import keras
 
 import keras_vae
+from keras_vae import _validation
 from keras_vae import datasets
 from keras_vae.utils import atomic_write
 from keras_vae.utils import image_grid
@@ -119,6 +120,27 @@ def configure_virtual_devices(count):
         )
 
 
+def mirrored_devices(list_logical_devices=None):
+    """The devices a `MirroredStrategy` mirrors over: the GPUs, or the CPUs
+    (virtual ones included) where there is no GPU.
+
+    Never both: the CPU would hold every GPU back, and count as a replica.
+
+    Args:
+        list_logical_devices: callable or None. Lists the logical devices of
+            a type, `"GPU"` or `"CPU"`; None uses TensorFlow's.
+
+    Returns:
+        A list of device names.
+    """
+    if list_logical_devices is None:
+        import tensorflow as tf
+
+        list_logical_devices = tf.config.list_logical_devices
+    gpus = [device.name for device in list_logical_devices("GPU")]
+    return gpus or [device.name for device in list_logical_devices("CPU")]
+
+
 def distribution_scope(distribute):
     """Sets up data-parallel training over every visible device.
 
@@ -145,10 +167,7 @@ def distribution_scope(distribute):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        strategy = tf.distribute.MirroredStrategy(
-            [d.name for d in tf.config.list_logical_devices("CPU")]
-            + [d.name for d in tf.config.list_logical_devices("GPU")]
-        )
+        strategy = tf.distribute.MirroredStrategy(mirrored_devices())
         print(f"MirroredStrategy over {strategy.num_replicas_in_sync} devices")
         return strategy.scope()
     if backend == "jax":
@@ -219,6 +238,12 @@ class PauseClock:
     def __exit__(self, *exc_info):
         self._done.set()
         self._thread.join()
+
+
+class RunSettingsError(ValueError):
+    """A run started with settings it cannot train with: an unknown split,
+    a number of epochs below 1, or settings that differ from those its
+    checkpoint was started with."""
 
 
 def new_state():
@@ -338,17 +363,33 @@ def train(
     """
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
-    os.makedirs(workdir, exist_ok=True)
     epochs = config.epochs if epochs is None else epochs
     split = split or config.train_split
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    try:
+        epochs = _validation.positive_int("epochs", epochs)
+        num_train = len(datasets.load(config.dataset, split)[0])
+    except ValueError as e:
+        raise RunSettingsError(str(e)) from None
 
-    num_train = len(datasets.load(config.dataset, split)[0])
+    os.makedirs(workdir, exist_ok=True)
     steps_per_epoch = math.ceil(num_train / config.batch_size)
     checkpoint = os.path.join(workdir, CHECKPOINT)
     # A state without its checkpoint belongs to a run that is gone.
     state = read_state(workdir) if os.path.exists(checkpoint) else new_state()
+    # The learning-rate schedule follows `epochs`, and the epochs done are
+    # counted in steps of `split`: a run resumes with what it started with.
+    settings = {"epochs": epochs, "split": split}
+    started = state.setdefault("settings", settings)
+    if started != settings:
+        raise RunSettingsError(
+            f"the run in {workdir} was started with epochs={started['epochs']}"
+            f", split={started['split']!r}, and its checkpoint (learning-rate"
+            " schedule, epochs done) follows them: resume it with the same "
+            "settings, or start a new run in another work directory. "
+            f"Received: epochs={epochs}, split={split!r}"
+        )
     keras.utils.set_random_seed(config.seed)
     with distribution_scope(distribute):
         if os.path.exists(checkpoint):
@@ -439,14 +480,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.virtual_devices:
         configure_virtual_devices(args.virtual_devices)
-    train(
-        args.preset,
-        workdir=args.workdir,
-        epochs=args.epochs,
-        split=args.split,
-        tensorboard=not args.no_tensorboard,
-        distribute=args.distribute,
-    )
+    try:
+        train(
+            args.preset,
+            workdir=args.workdir,
+            epochs=args.epochs,
+            split=args.split,
+            tensorboard=not args.no_tensorboard,
+            distribute=args.distribute,
+        )
+    except RunSettingsError as e:
+        parser.error(str(e))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ resume after a kill between an epoch's checkpoint and its state."""
 
 import glob
 import os
+import shutil
 
 import keras
 import pytest
@@ -27,11 +28,27 @@ def events(directory):
     return tags, len(files)
 
 
+class SimulatedKillError(Exception):
+    pass
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Two epochs in two calls (a stop and a resume), TensorBoard on."""
+    """Two epochs in two calls (a stop after the first, then the same
+    command again), TensorBoard on."""
     workdir = str(tmp_path_factory.mktemp("run"))
-    train.train("mnist_mlp_2", workdir=workdir, epochs=1, **TINY)
+    write_state = train.write_state
+
+    def write_then_stop(directory, state):
+        write_state(directory, state)
+        if state["epochs_done"] == 1:
+            raise SimulatedKillError
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train, "write_state", write_then_stop)
+        with pytest.raises(SimulatedKillError):
+            train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
+    assert train.read_state(workdir)["epochs_done"] == 1
     train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
     return workdir
 
@@ -56,6 +73,59 @@ def test_state_records_the_run(run):
     assert state["versions"]["backend"] == keras.backend.backend()
     assert "CPU" in state["hardware"]
     assert state["command"].startswith("python -m zoo.train")
+
+
+def test_resume_with_other_settings_is_refused(run, tmp_path):
+    """The checkpoint's learning-rate schedule follows `epochs`, and the
+    epochs done are counted in steps of `split`: resuming with others would
+    go on silently wrong."""
+    workdir = str(tmp_path / "run")
+    shutil.copytree(run, workdir)
+    before = train.read_state(workdir)
+    assert before["settings"] == {"epochs": 2, "split": "train[:256]"}
+    for settings, received in (
+        (dict(epochs=3, split="train[:256]"), "epochs=3, split='train[:256]'"),
+        (dict(epochs=2, split="train[:512]"), "epochs=2, split='train[:512]'"),
+    ):
+        with pytest.raises(train.RunSettingsError) as info:
+            train.train("mnist_mlp_2", workdir=workdir, verbose=0, **settings)
+        message = str(info.value)
+        assert "started with epochs=2, split='train[:256]'" in message
+        assert message.endswith(f"Received: {received}")
+    assert train.read_state(workdir) == before  # Nothing was touched.
+
+
+@pytest.mark.parametrize(
+    "settings, fragment",
+    [
+        (dict(epochs=0), "Received: epochs=0"),
+        (dict(split="tran"), "`split` must be one of"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(
+    tmp_path, settings, fragment
+):
+    workdir = str(tmp_path / "run")
+    with pytest.raises(train.RunSettingsError, match=fragment):
+        train.train("mnist_mlp_2", workdir=workdir, verbose=0, **settings)
+    assert not os.path.exists(workdir)
+
+
+def test_mirrored_devices_are_the_gpus_or_else_the_cpus():
+    class Device:
+        def __init__(self, name):
+            self.name = name
+
+    def lister(gpus, cpus):
+        devices = {"GPU": gpus, "CPU": cpus}
+        return lambda kind: [Device(name) for name in devices[kind]]
+
+    cpus = ["/device:CPU:0", "/device:CPU:1"]
+    gpus = ["/device:GPU:0", "/device:GPU:1"]
+    assert train.mirrored_devices(lister([], cpus)) == cpus
+    # Never the CPU beside the GPUs: it would hold them back.
+    assert train.mirrored_devices(lister(gpus[:1], cpus[:1])) == gpus[:1]
+    assert train.mirrored_devices(lister(gpus, cpus)) == gpus
 
 
 def test_resume_after_a_kill_between_checkpoint_and_state(run, tmp_path):
