@@ -24,7 +24,9 @@ def _mtime(path):
     return os.path.getmtime(path) if os.path.exists(path) else -1.0
 
 
-def run(name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES):
+def run(
+    name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES, partial=False
+):
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
     state = read_state(workdir)
@@ -38,7 +40,7 @@ def run(name, workdir=None, num_samples=evaluate.DEFAULT_NUM_SAMPLES):
         evaluate.main([name, "--workdir", workdir, "-k", str(num_samples)])
     published = os.path.join(publish.PRESETS_DIR, name, "metadata.json")
     if _mtime(published) < _mtime(evaluation):
-        publish.publish(name, workdir=workdir)
+        publish.publish(name, workdir=workdir, partial=partial)
 
 
 def main(argv=None):
@@ -50,9 +52,21 @@ def main(argv=None):
     parser.add_argument(
         "-k", "--num-samples", type=int, default=evaluate.DEFAULT_NUM_SAMPLES
     )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="allow a k other than the protocol's (publish with --partial)",
+    )
     args = parser.parse_args(argv)
+    if args.num_samples != evaluate.DEFAULT_NUM_SAMPLES and not args.partial:
+        # Refused now, not by zoo.publish after hours of work.
+        parser.error(
+            f"-k {args.num_samples} departs from the presets' protocol "
+            f"(k={evaluate.DEFAULT_NUM_SAMPLES}): pass --partial to publish "
+            "the presets all the same."
+        )
     for name in args.presets:
-        run(name, num_samples=args.num_samples)
+        run(name, num_samples=args.num_samples, partial=args.partial)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ versions, date), a model card `README.md`, `samples.png`,
 `reconstructions.png` and, for 2-d latents, `latent_plane.png`. It is
 written beside the target and swapped in only when whole: an interrupted
 publish leaves the previous version intact.
+
+A run that departs from the preset's protocol (fewer epochs than its
+config, another split, an evaluation on part of the test set or with
+another k) is refused unless `--partial` is given; its metadata
+(`"departures"`) and card then say how it departs.
 """
 
 import argparse
@@ -119,6 +124,15 @@ def model_card(name, config, metadata):
         stopped = t["stopped_s"] / 60
         notes.insert(0, f"Not counted: {stopped:.0f} min while stopped.")
     notes = "".join(f"\n- {note}" for note in notes)
+    images = f"{metadata['protocol']['num_images']:,}"
+    test_set = f"On the {metadata['dataset']} test set ({images} images, fixed"
+    warning = ""
+    if metadata.get("departures"):
+        warning = (
+            "**Not the preset's full protocol:** "
+            + "; ".join(metadata["departures"])
+            + ".\n\n"
+        )
     return f"""# {name}
 
 {config.description}
@@ -132,7 +146,7 @@ images = vae.sample(16, seed=0)
 
 ## Metrics
 
-On the {metadata["dataset"]} test set (10,000 images, fixed stochastic
+{warning}{test_set} stochastic
 binarization with the pinned seed of `keras_vae.datasets`), in nats per
 image (lower is better for NLL):
 
@@ -165,7 +179,45 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
 {latent}"""
 
 
-def publish(name, workdir=None, output_root=None, hardware=None):
+def departures(config, state, protocol):
+    """How a run and its evaluation depart from the preset's protocol.
+
+    Args:
+        config: the preset's `zoo.configs` config.
+        state: the run's `state.json`.
+        protocol: the `protocol` of its `eval.json`.
+
+    Returns:
+        A list of sentences, empty for a run of every epoch of the config on
+        its split, evaluated with k = `DEFAULT_NUM_SAMPLES` on the whole
+        test set.
+    """
+    from zoo.evaluate import DEFAULT_NUM_SAMPLES
+
+    found = []
+    done = state.get("epochs_done", 0)
+    if done != config.epochs:
+        found.append(f"trained {done} of the config's {config.epochs} epochs")
+    split = state.get("settings", {}).get("split", config.train_split)
+    if split != config.train_split:
+        found.append(
+            f"trained on the split {split!r}, not {config.train_split!r}"
+        )
+    num_test = len(datasets.load_binarized_test_set(config.dataset)[0])
+    if protocol["num_images"] != num_test:
+        found.append(
+            f"evaluated on {protocol['num_images']} test images, not all "
+            f"{num_test:,}"
+        )
+    k = protocol["num_importance_samples"]
+    if k != DEFAULT_NUM_SAMPLES:
+        found.append(f"evaluated with k={k}, not k={DEFAULT_NUM_SAMPLES}")
+    return found
+
+
+def publish(
+    name, workdir=None, output_root=None, hardware=None, partial=False
+):
     """Publishes `runs/<name>` as the preset `<output_root>/<name>`.
 
     Args:
@@ -176,9 +228,18 @@ def publish(name, workdir=None, output_root=None, hardware=None):
             package's presets.
         hardware: str or None. What trained the model; None takes what
             `zoo.train` recorded in `state.json` (or describes this machine).
+        partial: bool. Publish a run that departs from the preset's
+            protocol (fewer epochs, another split, part of the test set,
+            another k: a preview, a test); its metadata (`"departures"`)
+            and card say how. False refuses such a run.
 
     Returns:
         The preset directory.
+
+    Raises:
+        FileNotFoundError: If the run has no checkpoint or no evaluation.
+        ValueError: If the evaluation is older than the checkpoint, or the
+            run departs from the protocol and `partial` is False.
     """
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
@@ -201,6 +262,13 @@ def publish(name, workdir=None, output_root=None, hardware=None):
     state = read_state(workdir)
     vae = keras.saving.load_model(checkpoint)
     protocol = metrics.pop("protocol")
+    found = departures(config, state, protocol)
+    if found and not partial:
+        raise ValueError(
+            f"the run in {workdir} departs from the protocol of the preset "
+            f"{name}: {'; '.join(found)}. Finish it (`python -m zoo.pipeline "
+            f"{name}`), or publish it as it is with `--partial`."
+        )
     metadata = {
         "name": name,
         "description": config.description,
@@ -223,7 +291,9 @@ def publish(name, workdir=None, output_root=None, hardware=None):
         "training": {
             "command": state.get("command", f"python -m zoo.train {name}"),
             "epochs": state.get("epochs_done"),
-            "split": config.train_split,
+            "split": state.get("settings", {}).get(
+                "split", config.train_split
+            ),
             "binarization": "dynamic",
             "batch_size": config.batch_size,
             "seed": config.seed,
@@ -238,6 +308,8 @@ def publish(name, workdir=None, output_root=None, hardware=None):
             ),
         },
     }
+    if found:
+        metadata["departures"] = found
     metadata["parameters"] = int(vae.count_params())
     extra = {"reconstructions.png": reconstructions_figure(vae, config.dataset)}
     if config.latent_dim == 2:
@@ -270,13 +342,23 @@ def main(argv=None):
         "--hardware",
         help="what trained the model; default: what zoo.train recorded",
     )
-    args = parser.parse_args(argv)
-    publish(
-        args.preset,
-        workdir=args.workdir,
-        output_root=args.output_root,
-        hardware=args.hardware,
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="publish a run that departs from the preset's protocol "
+        "(fewer epochs, another split or k, part of the test set)",
     )
+    args = parser.parse_args(argv)
+    try:
+        publish(
+            args.preset,
+            workdir=args.workdir,
+            output_root=args.output_root,
+            hardware=args.hardware,
+            partial=args.partial,
+        )
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from PIL import Image
 import keras_vae
 from keras_vae.presets import PresetError
 from keras_vae.presets import _preset_io
-from keras_vae.presets import builtin_presets
 from zoo import configs
 from zoo import evaluate
 from zoo import publish
@@ -44,7 +43,7 @@ def trained_run(tmp_path_factory):
 def published(trained_run, tmp_path):
     root = str(tmp_path / "presets")
     directory = publish.publish(
-        "mnist_mlp_2", workdir=trained_run, output_root=root
+        "mnist_mlp_2", workdir=trained_run, output_root=root, partial=True
     )
     return directory
 
@@ -71,6 +70,19 @@ def test_publish_and_load_round_trip(trained_run, published):
     assert metadata["training"]["epochs"] == 1
     assert metadata["training"]["command"].startswith("python -m zoo.train")
     assert metadata["parameters"] > 0
+    # A test run, published with `partial=True`, says how it departs from
+    # the preset's protocol, in its metadata and at the top of its card.
+    assert metadata["departures"] == [
+        "trained 1 of the config's 100 epochs",
+        "trained on the split 'train[:256]', not 'train'",
+        "evaluated on 40 test images, not all 10,000",
+        "evaluated with k=5, not k=5000",
+    ]
+    assert metadata["training"]["split"] == "train[:256]"
+    with open(os.path.join(published, "README.md")) as f:
+        card = f.read()
+    assert "**Not the preset's full protocol:** trained 1 of" in card
+    assert "test set (40 images, fixed" in card
     # The model card's metrics table: two cells per row (no stray pipes).
     with open(os.path.join(published, "README.md")) as f:
         rows = [line for line in f if line.startswith("|")]
@@ -104,6 +116,45 @@ def test_publish_and_load_round_trip(trained_run, published):
     assert getattr(loaded, "optimizer", None) is None  # Not compiled.
 
 
+def test_publish_refuses_a_run_off_the_protocol(trained_run, tmp_path):
+    root = tmp_path / "presets"
+    with pytest.raises(ValueError) as info:
+        publish.publish("mnist_mlp_2", workdir=trained_run, output_root=root)
+    message = str(info.value)
+    assert "departs from the protocol of the preset mnist_mlp_2" in message
+    assert "trained 1 of the config's 100 epochs" in message
+    assert "evaluated with k=5, not k=5000" in message
+    assert "--partial" in message
+    assert not root.exists()
+
+
+def test_a_preset_that_needs_unsafe_deserialization_is_refused(tmp_path):
+    """A preset is code-free: a `Lambda` layer (arbitrary Python, run when
+    the model is rebuilt) is refused by the safe-mode load."""
+    encoder = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Lambda(lambda h: h * 2.0),
+            keras.layers.Dense(8),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(784),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 28, 28, 1), "float32"))
+    directory = tmp_path / "lambda"
+    vae.save_to_preset(directory, metadata={"name": "lambda"})
+    _preset_io.verify(str(directory))  # Its checksums are right...
+    with pytest.raises(ValueError, match="safe_mode"):
+        keras_vae.VAE.from_preset(str(directory))  # ...but it runs no code.
+
+
 def test_tampered_weights_are_refused(published):
     path = os.path.join(published, "model.weights.h5")
     with open(path, "r+b") as f:
@@ -133,7 +184,10 @@ def test_publish_refuses_an_evaluation_of_earlier_weights(
     os.utime(checkpoint, (os.path.getmtime(evaluation) + 10,) * 2)
     with pytest.raises(ValueError, match="eval.json is older than"):
         publish.publish(
-            "mnist_mlp_2", workdir=workdir, output_root=str(tmp_path / "p")
+            "mnist_mlp_2",
+            workdir=workdir,
+            output_root=str(tmp_path / "p"),
+            partial=True,
         )
     assert not os.path.exists(tmp_path / "p" / "mnist_mlp_2")
 
@@ -147,7 +201,10 @@ def test_stopped_time_and_notes_of_the_run_reach_metadata_and_card(
     state.update(stopped_s=5400.0, notes=["Epoch 3 was stopped."])
     train.write_state(workdir, state)
     directory = publish.publish(
-        "mnist_mlp_2", workdir=workdir, output_root=str(tmp_path / "p")
+        "mnist_mlp_2",
+        workdir=workdir,
+        output_root=str(tmp_path / "p"),
+        partial=True,
     )
     with open(os.path.join(directory, "metadata.json")) as f:
         training = json.load(f)["training"]
@@ -177,6 +234,7 @@ def test_interrupted_publish_leaves_the_old_version_whole(
             "mnist_mlp_2",
             workdir=trained_run,
             output_root=os.path.dirname(published),
+            partial=True,
         )
     assert _preset_io.verify(published) == before
     leftovers = [
@@ -200,7 +258,9 @@ def test_publish_interrupted_mid_swap_is_recovered(published):
     shutil.rmtree(published)
 
 
-@pytest.mark.parametrize("name", builtin_presets())
+# Over the zoo's configs, not the presets on disk: a preset gone missing
+# fails here instead of dropping out of the test.
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_committed_preset(name):
     """Loads on this backend (whichever trained it), reproduces the
     reference outputs, samples, and carries its metrics."""
@@ -211,6 +271,8 @@ def test_committed_preset(name):
     assert metadata["metrics"]["num_importance_samples"] == 5000
     assert metadata["protocol"]["num_images"] == 10000  # The whole test set.
     assert metadata["training"]["epochs"] == configs.get_config(name).epochs
+    assert metadata["training"]["split"] == configs.get_config(name).train_split
+    assert "departures" not in metadata
     reference = np.load(
         os.path.join(keras_vae.presets.PRESETS_DIR, name, "reference.npz")
     )
@@ -236,7 +298,7 @@ def test_every_config_builds_and_serializes(name):
     assert vae.latent_dim == config.latent_dim
 
 
-@pytest.mark.parametrize("name", builtin_presets())
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_committed_preset_files_ship_in_the_package(name):
     """Every file of a preset matches the package data of pyproject.toml,
     so that a wheel (not only an editable install) can load it."""
