@@ -145,7 +145,10 @@ def _load_preset(preset):
     import keras_vae
 
     _check_preset(preset)
-    return keras_vae.VAE.from_preset(preset)
+    try:
+        return keras_vae.VAE.from_preset(preset)
+    except ValueError as e:  # E.g. a model safe mode refuses to rebuild.
+        raise CommandError(f"cannot load the preset {preset!r}: {e}") from None
 
 
 def _dataset_of(vae, args, preset=None):

@@ -30,3 +30,33 @@ def backend():
 @pytest.fixture
 def tmp_model_path(tmp_path):
     return os.path.join(tmp_path, "model.keras")
+
+
+@pytest.fixture
+def unsafe_preset(tmp_path):
+    """A preset directory, checksums right, whose model needs unsafe
+    deserialization: its encoder holds a `Lambda` layer (Python code)."""
+    import numpy as np
+
+    import keras_vae
+
+    encoder = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Lambda(lambda h: h * 2.0),
+            keras.layers.Dense(8),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(784),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+    vae(np.zeros((1, 28, 28, 1), "float32"))
+    directory = tmp_path / "lambda"
+    vae.save_to_preset(directory, metadata={"name": "lambda"})
+    return str(directory)

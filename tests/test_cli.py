@@ -325,6 +325,17 @@ def assert_user_error(result, *fragments):
         assert fragment in err, err
 
 
+def test_a_preset_safe_mode_refuses_is_a_one_line_error(
+    unsafe_preset, tmp_path, capsys
+):
+    result = run(capsys, "sample", unsafe_preset, "-o", tmp_path / "a.png")
+    assert_user_error(
+        result, f"keras-vae: error: cannot load the preset {unsafe_preset!r}"
+    )
+    assert "safe_mode" in result[2]
+    assert not (tmp_path / "a.png").exists()
+
+
 def test_unknown_preset_lists_the_known_ones(tmp_path, capsys):
     result = run(capsys, "sample", "no_such_preset", "-o", tmp_path / "a.png")
     assert_user_error(

@@ -128,31 +128,14 @@ def test_publish_refuses_a_run_off_the_protocol(trained_run, tmp_path):
     assert not root.exists()
 
 
-def test_a_preset_that_needs_unsafe_deserialization_is_refused(tmp_path):
+def test_a_preset_that_needs_unsafe_deserialization_is_refused(
+    unsafe_preset,
+):
     """A preset is code-free: a `Lambda` layer (arbitrary Python, run when
     the model is rebuilt) is refused by the safe-mode load."""
-    encoder = keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Flatten(),
-            keras.layers.Lambda(lambda h: h * 2.0),
-            keras.layers.Dense(8),
-        ]
-    )
-    decoder = keras.Sequential(
-        [
-            keras.Input((2,)),
-            keras.layers.Dense(784),
-            keras.layers.Reshape((28, 28, 1)),
-        ]
-    )
-    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
-    vae(np.zeros((1, 28, 28, 1), "float32"))
-    directory = tmp_path / "lambda"
-    vae.save_to_preset(directory, metadata={"name": "lambda"})
-    _preset_io.verify(str(directory))  # Its checksums are right...
+    _preset_io.verify(unsafe_preset)  # Its checksums are right...
     with pytest.raises(ValueError, match="safe_mode"):
-        keras_vae.VAE.from_preset(str(directory))  # ...but it runs no code.
+        keras_vae.VAE.from_preset(unsafe_preset)  # ...but it runs no code.
 
 
 def test_tampered_weights_are_refused(published):
