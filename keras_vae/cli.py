@@ -1,4 +1,4 @@
-"""The `keras-vae` command line: look at, evaluate and train presets.
+"""The `keras-vae` command line: look at, evaluate, compare and train presets.
 
 Installed as the `keras-vae` console script (also `python -m keras_vae.cli`).
 Every command takes a preset by name (`keras-vae list` shows them) or by the
@@ -28,7 +28,6 @@ with status 2; an interrupted command exits with status 130.
 import argparse
 import contextlib
 import json
-import math
 import os
 import shlex
 import sys
@@ -403,29 +402,14 @@ def evaluate_command(args):
 
     vae = _load_preset(args.preset)
     dataset = _dataset_of(vae, args)
-    with contextlib.redirect_stdout(sys.stderr):
-        metrics = evaluate(
-            vae,
-            dataset,
-            num_samples=args.num_samples,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            verbose=0 if args.quiet else "auto",
-            limit=args.limit,
-        )
+    metrics = _estimate(evaluate, args, vae, dataset)
     metrics = {"preset": args.preset, **metrics}
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
-    protocol = metrics["protocol"]
-    print(
-        f"{args.preset} on the {dataset} test set "
-        f"({protocol['num_images']} images, fixed binarization), "
-        f"k={protocol['num_importance_samples']}, backend "
-        f"{protocol['backend']}, {metrics['seconds']} s:"
-    )
+    print(f"{args.preset} on the {_protocol_line(metrics)}")
     error = metrics["nll_standard_error"]
-    error = "" if math.isnan(error) else f"+/- {error:.2f} "
+    error = "" if error is None else f"+/- {error:.2f} "
     print(f"  NLL             {metrics['nll']:.2f} {error}nats")
     print(f"  ELBO            {metrics['elbo']:.2f} nats")
     print(f"  KL              {metrics['kl']:.2f} nats")
@@ -435,6 +419,32 @@ def evaluate_command(args):
         k = vae.preset_metadata["metrics"].get("num_importance_samples", "?")
         print(f"  (published NLL: {published:.2f}, k={k}, full test set)")
     return 0
+
+
+def _estimate(function, args, *positional):
+    """`evaluate` or `compare` with the likelihood options of `args`, its
+    progress bars on stderr (stdout is for the figures)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return function(
+            *positional,
+            num_samples=args.num_samples,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            verbose=0 if args.quiet else "auto",
+            limit=args.limit,
+        )
+
+
+def _protocol_line(result):
+    """ "mnist test set (10,000 images, ...), k=..., backend ..., N s:"."""
+    protocol = result["protocol"]
+    images = protocol["num_images"]
+    return (
+        f"{protocol['dataset']} test set ({images:,} "
+        f"image{'' if images == 1 else 's'}, fixed binarization), "
+        f"k={protocol['num_importance_samples']}, backend "
+        f"{protocol['backend']}, {result['seconds']} s:"
+    )
 
 
 def compare_command(args):
@@ -471,35 +481,22 @@ def compare_command(args):
             f"sets ({datasets[0]} and {datasets[1]}): pass --dataset to "
             "compare them on one test set."
         )
-    with contextlib.redirect_stdout(sys.stderr):
-        result = compare(
-            *vaes,
-            datasets[0],
-            num_samples=args.num_samples,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            verbose=0 if args.quiet else "auto",
-            limit=args.limit,
-        )
+    result = _estimate(compare, args, *vaes, datasets[0])
     result = {"preset_a": names[0], "preset_b": names[1], **result}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    protocol = result["protocol"]
     difference = result["difference"]
     error = result["difference_standard_error"]
     width = max(len(name) for name in names)
-    print(
-        f"{datasets[0]} test set ({protocol['num_images']} images, fixed "
-        f"binarization), k={protocol['num_importance_samples']}, backend "
-        f"{protocol['backend']}, {result['seconds']} s:"
-    )
+    print(_protocol_line(result))
     print(f"  NLL  {names[0]:<{width}}  {result['nll_a']:.2f} nats")
     print(f"  NLL  {names[1]:<{width}}  {result['nll_b']:.2f} nats")
     print(
         f"  difference (A - B), paired over the images: {difference:+.2f} "
         f"+/- {error:.2f} nats; A is better on "
-        f"{100 * result['a_better_fraction']:.1f}% of the images"
+        f"{100 * result['a_better_fraction']:.1f}%, B on "
+        f"{100 * result['b_better_fraction']:.1f}% of the images"
     )
     if abs(difference) > 3 * error:
         better = names[0] if difference < 0 else names[1]

@@ -47,7 +47,7 @@ def evaluate(
 
     Returns:
         A dict: `nll` (importance-weighted estimate of -log p(x)) and its
-        `nll_standard_error` (over the images; NaN for one image), `elbo`,
+        `nll_standard_error` (over the images; None for one image), `elbo`,
         `kl`, `reconstruction` (nats per image), `seconds` (including the
         time of earlier, stopped calls resumed from `progress_path`), and
         `protocol` (data set, binarization, k...).
@@ -141,8 +141,9 @@ def compare(
     Returns:
         A dict, in nats per image: `nll_a` and `nll_b`; `difference`,
         `nll_a - nll_b` (negative when A is better) and its
-        `difference_standard_error`; `a_better_fraction`, the fraction of
-        the images to which A gives the higher likelihood; `seconds` and
+        `difference_standard_error`; `a_better_fraction` and
+        `b_better_fraction`, the fractions of the images to which A (B)
+        gives the higher likelihood (the rest are ties); `seconds` and
         `protocol` (as `evaluate`'s).
 
     Raises:
@@ -197,6 +198,7 @@ def compare(
         "difference": float(difference.mean()),
         "difference_standard_error": _standard_error(difference),
         "a_better_fraction": float((log_px["a"] > log_px["b"]).mean()),
+        "b_better_fraction": float((log_px["b"] > log_px["a"]).mean()),
         "seconds": round(time.time() - began, 1),
         "protocol": _protocol(dataset, len(x), num_samples, seed),
     }
@@ -240,9 +242,10 @@ def _log_likelihood(
 
 
 def _standard_error(values):
-    """The standard error of the mean of `values` (NaN for one value)."""
+    """The standard error of the mean of `values`; None for one value (a
+    None, unlike a NaN, writes valid JSON)."""
     if len(values) < 2:
-        return float("nan")
+        return None
     return float(values.std(ddof=1) / math.sqrt(len(values)))
 
 

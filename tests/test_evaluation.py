@@ -46,11 +46,13 @@ def test_compare_against_separate_estimates(models):
     )
     assert result["difference"] < -100  # A, the good one, is better...
     assert result["a_better_fraction"] == 1.0  # ...on every image.
+    assert result["b_better_fraction"] == 0.0
     assert result["protocol"]["num_importance_samples"] == 8
     # The other way round, the signs change.
     swapped = compare(bad, good, "mnist", num_samples=8, limit=40, verbose=0)
     np.testing.assert_allclose(swapped["difference"], -result["difference"])
     assert swapped["a_better_fraction"] == 0.0
+    assert swapped["b_better_fraction"] == 1.0
 
 
 def test_compare_agrees_with_evaluate(models):
@@ -96,4 +98,4 @@ def test_standard_errors_are_sample_standard_errors(models):
         rtol=1e-6,
     )
     one = evaluate(good, "mnist", num_samples=3, limit=1, verbose=0)
-    assert np.isnan(one["nll_standard_error"])
+    assert one["nll_standard_error"] is None  # Not NaN: valid JSON.

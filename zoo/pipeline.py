@@ -10,8 +10,10 @@ where it was when the same command is started again.
 """
 
 import argparse
+import json
 import os
 
+from keras_vae import datasets
 from zoo import configs
 from zoo import evaluate
 from zoo import publish
@@ -22,6 +24,20 @@ from zoo.train import read_state
 
 def _mtime(path):
     return os.path.getmtime(path) if os.path.exists(path) else -1.0
+
+
+def _evaluated_as(evaluation, dataset, num_samples):
+    """Whether `eval.json` holds the whole test set at k=`num_samples` (not
+    a quick `zoo.evaluate -k 100` or `--limit` made since)."""
+    if not os.path.exists(evaluation):
+        return False
+    with open(evaluation) as f:
+        protocol = json.load(f)["protocol"]
+    num_test = len(datasets.load_binarized_test_set(dataset)[0])
+    return (
+        protocol["num_importance_samples"] == num_samples
+        and protocol["num_images"] == num_test
+    )
 
 
 def run(
@@ -36,7 +52,9 @@ def run(
         )
     checkpoint = os.path.join(workdir, train.CHECKPOINT)
     evaluation = os.path.join(workdir, "eval.json")
-    if _mtime(evaluation) < _mtime(checkpoint):
+    if _mtime(evaluation) < _mtime(checkpoint) or not _evaluated_as(
+        evaluation, config.dataset, num_samples
+    ):
         evaluate.main([name, "--workdir", workdir, "-k", str(num_samples)])
     published = os.path.join(publish.PRESETS_DIR, name, "metadata.json")
     if _mtime(published) < _mtime(evaluation):
@@ -66,7 +84,10 @@ def main(argv=None):
             "the presets all the same."
         )
     for name in args.presets:
-        run(name, num_samples=args.num_samples, partial=args.partial)
+        try:
+            run(name, num_samples=args.num_samples, partial=args.partial)
+        except (train.RunSettingsError, publish.PublishError) as e:
+            parser.error(f"{name}: {e}")
 
 
 if __name__ == "__main__":

@@ -179,6 +179,11 @@ Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
 {latent}"""
 
 
+class PublishError(ValueError):
+    """A run that cannot be published as it is: its evaluation is of
+    earlier weights, or it departs from the preset's protocol."""
+
+
 def departures(config, state, protocol):
     """How a run and its evaluation depart from the preset's protocol.
 
@@ -198,11 +203,23 @@ def departures(config, state, protocol):
     done = state.get("epochs_done", 0)
     if done != config.epochs:
         found.append(f"trained {done} of the config's {config.epochs} epochs")
-    split = state.get("settings", {}).get("split", config.train_split)
-    if split != config.train_split:
+    settings = state.get("settings")
+    if settings is None:
         found.append(
-            f"trained on the split {split!r}, not {config.train_split!r}"
+            "the run's epochs and split are not on record (a run of an "
+            "earlier zoo.train: resume it once to record them)"
         )
+    else:
+        if settings["epochs"] != config.epochs:
+            found.append(
+                f"trained with a learning-rate schedule of "
+                f"{settings['epochs']} epochs, not {config.epochs}"
+            )
+        if settings["split"] != config.train_split:
+            found.append(
+                f"trained on the split {settings['split']!r}, not "
+                f"{config.train_split!r}"
+            )
     num_test = len(datasets.load_binarized_test_set(config.dataset)[0])
     if protocol["num_images"] != num_test:
         found.append(
@@ -215,9 +232,7 @@ def departures(config, state, protocol):
     return found
 
 
-def publish(
-    name, workdir=None, output_root=None, hardware=None, partial=False
-):
+def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
     """Publishes `runs/<name>` as the preset `<output_root>/<name>`.
 
     Args:
@@ -238,8 +253,8 @@ def publish(
 
     Raises:
         FileNotFoundError: If the run has no checkpoint or no evaluation.
-        ValueError: If the evaluation is older than the checkpoint, or the
-            run departs from the protocol and `partial` is False.
+        PublishError: If the evaluation is older than the checkpoint, or
+            the run departs from the protocol and `partial` is False.
     """
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
@@ -253,7 +268,7 @@ def publish(
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path} is missing: run `{command}`.")
     if os.path.getmtime(evaluation) < os.path.getmtime(checkpoint):
-        raise ValueError(
+        raise PublishError(
             f"{evaluation} is older than {checkpoint}: it evaluated earlier "
             f"weights. Run `python -m zoo.evaluate {name}` again first."
         )
@@ -264,10 +279,11 @@ def publish(
     protocol = metrics.pop("protocol")
     found = departures(config, state, protocol)
     if found and not partial:
-        raise ValueError(
+        raise PublishError(
             f"the run in {workdir} departs from the protocol of the preset "
-            f"{name}: {'; '.join(found)}. Finish it (`python -m zoo.pipeline "
-            f"{name}`), or publish it as it is with `--partial`."
+            f"{name}: {'; '.join(found)}. Finish it (`python -m zoo.train "
+            f"{name}` for the training, `python -m zoo.evaluate {name}` for "
+            "the evaluation), or publish it as it is with `--partial`."
         )
     metadata = {
         "name": name,
@@ -291,9 +307,7 @@ def publish(
         "training": {
             "command": state.get("command", f"python -m zoo.train {name}"),
             "epochs": state.get("epochs_done"),
-            "split": state.get("settings", {}).get(
-                "split", config.train_split
-            ),
+            "split": state.get("settings", {}).get("split"),
             "binarization": "dynamic",
             "batch_size": config.batch_size,
             "seed": config.seed,
@@ -357,7 +371,7 @@ def main(argv=None):
             hardware=args.hardware,
             partial=args.partial,
         )
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, PublishError) as e:
         parser.error(str(e))
 
 

@@ -320,6 +320,21 @@ class TensorBoardLog(keras.callbacks.Callback):
         self._writers = {}
 
 
+def _check_schedule(vae, total_steps, workdir, settings):
+    """Refuses a checkpoint whose learning-rate schedule is not the one of
+    `settings` (whatever its `state.json` says, or does not say)."""
+    schedule = getattr(vae.optimizer, "_learning_rate", None)
+    decay_steps = getattr(schedule, "decay_steps", total_steps)
+    if decay_steps != total_steps:
+        raise RunSettingsError(
+            f"the checkpoint in {workdir} decays its learning rate over "
+            f"{decay_steps} steps, not the {total_steps} of epochs="
+            f"{settings['epochs']}, split={settings['split']!r}: resume it "
+            "with the epochs and split it started with, or start a new run "
+            "in another work directory."
+        )
+
+
 def _record_machine(state):
     """Notes the versions and hardware of this (part of the) run in `state`."""
     state["versions"] = environment_versions()
@@ -370,7 +385,9 @@ def train(
     try:
         epochs = _validation.positive_int("epochs", epochs)
         num_train = len(datasets.load(config.dataset, split)[0])
-    except ValueError as e:
+    except (datasets.ChecksumError, datasets.IdxFormatError):
+        raise  # Damaged data files, not bad settings.
+    except ValueError as e:  # `epochs` or `split`.
         raise RunSettingsError(str(e)) from None
 
     os.makedirs(workdir, exist_ok=True)
@@ -381,7 +398,7 @@ def train(
     # The learning-rate schedule follows `epochs`, and the epochs done are
     # counted in steps of `split`: a run resumes with what it started with.
     settings = {"epochs": epochs, "split": split}
-    started = state.setdefault("settings", settings)
+    started = state.get("settings", settings)
     if started != settings:
         raise RunSettingsError(
             f"the run in {workdir} was started with epochs={started['epochs']}"
@@ -394,6 +411,7 @@ def train(
     with distribution_scope(distribute):
         if os.path.exists(checkpoint):
             vae = keras.saving.load_model(checkpoint)
+            _check_schedule(vae, epochs * steps_per_epoch, workdir, settings)
             done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
             start = done // steps_per_epoch
             print(
@@ -412,6 +430,10 @@ def train(
     if command is None:
         command = "python -m zoo.train " + shlex.join(sys.argv[1:])
     state.setdefault("command", command)
+    if "settings" not in state:
+        state["settings"] = settings
+        if start:  # A run of an earlier zoo.train, its settings now known.
+            write_state(workdir, state)
     if state.get("epochs_done", 0) != start:
         # Killed between the checkpoint and the state of an epoch: the
         # checkpoint is the truth (that epoch's log line is lost).

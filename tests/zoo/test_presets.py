@@ -74,6 +74,7 @@ def test_publish_and_load_round_trip(trained_run, published):
     # the preset's protocol, in its metadata and at the top of its card.
     assert metadata["departures"] == [
         "trained 1 of the config's 100 epochs",
+        "trained with a learning-rate schedule of 1 epochs, not 100",
         "trained on the split 'train[:256]', not 'train'",
         "evaluated on 40 test images, not all 10,000",
         "evaluated with k=5, not k=5000",
@@ -126,6 +127,46 @@ def test_publish_refuses_a_run_off_the_protocol(trained_run, tmp_path):
     assert "evaluated with k=5, not k=5000" in message
     assert "--partial" in message
     assert not root.exists()
+
+
+def test_departures_from_the_protocol():
+    config = configs.get_config("mnist_mlp_32")
+    full = {"num_images": 10_000, "num_importance_samples": 5000}
+    settings = {"epochs": config.epochs, "split": "train"}
+    state = {"epochs_done": config.epochs, "settings": settings}
+    assert publish.departures(config, state, full) == []
+    # Stopped at half of a schedule set for twice the config's epochs.
+    half = {"epochs_done": 500, "settings": {"epochs": 1000, "split": "train"}}
+    assert publish.departures(config, half, full) == [
+        "trained with a learning-rate schedule of 1000 epochs, not 500"
+    ]
+    # A state of an earlier zoo.train, without its settings: not assumed.
+    (found,) = publish.departures(config, {"epochs_done": 500}, full)
+    assert found.startswith("the run's epochs and split are not on record")
+
+
+def test_publish_command_line(trained_run, tmp_path, capsys):
+    root = tmp_path / "presets"
+    argv = ["mnist_mlp_2", "--workdir", trained_run, "--output-root", root]
+    with pytest.raises(SystemExit) as info:
+        publish.main([str(a) for a in argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: the run in" in err and "--partial" in err
+    assert not root.exists()
+    publish.main([str(a) for a in argv] + ["--partial"])
+    assert (root / "mnist_mlp_2" / "metadata.json").exists()
+
+
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
+def test_committed_cards_are_what_publish_writes(name):
+    """A change of the card's template shows here, before a republish."""
+    directory = os.path.join(keras_vae.presets.PRESETS_DIR, name)
+    with open(os.path.join(directory, "metadata.json")) as f:
+        metadata = json.load(f)
+    with open(os.path.join(directory, "README.md")) as f:
+        card = f.read()
+    assert publish.model_card(name, configs.get_config(name), metadata) == card
 
 
 def test_a_preset_that_needs_unsafe_deserialization_is_refused(

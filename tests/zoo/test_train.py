@@ -95,6 +95,67 @@ def test_resume_with_other_settings_is_refused(run, tmp_path):
     assert train.read_state(workdir) == before  # Nothing was touched.
 
 
+def test_a_run_without_recorded_settings_is_checked_by_its_schedule(
+    run, tmp_path
+):
+    """A state.json of an earlier zoo.train has no settings: the
+    checkpoint's learning-rate schedule tells what the run started with."""
+    workdir = str(tmp_path / "run")
+    shutil.copytree(run, workdir)
+    state = train.read_state(workdir)
+    del state["settings"]
+    train.write_state(workdir, state)
+    with pytest.raises(train.RunSettingsError) as info:
+        train.train("mnist_mlp_2", workdir=workdir, epochs=3, **TINY)
+    assert "decays its learning rate over 4 steps, not the 6 of epochs=3" in (
+        str(info.value)
+    )
+    # With the settings it started with, it resumes, and records them.
+    train.train("mnist_mlp_2", workdir=workdir, epochs=2, **TINY)
+    assert train.read_state(workdir)["settings"] == {
+        "epochs": 2,
+        "split": "train[:256]",
+    }
+
+
+def test_command_line_errors_are_one_line(tmp_path, capsys):
+    argv = ["mnist_mlp_2", "--workdir", str(tmp_path / "run"), "--epochs"]
+    with pytest.raises(SystemExit) as info:
+        train.main(argv + ["0"])
+    assert info.value.code == 2
+    assert "error: `epochs` must be a positive integer" in (
+        capsys.readouterr().err
+    )
+
+
+def test_pipeline_refuses_another_k_without_partial(capsys):
+    from zoo import pipeline
+
+    with pytest.raises(SystemExit) as info:
+        pipeline.main(["mnist_mlp_2", "-k", "100"])
+    assert info.value.code == 2
+    assert "-k 100 departs from the presets' protocol" in (
+        capsys.readouterr().err
+    )
+
+
+def test_pipeline_evaluates_again_after_a_quick_evaluation(tmp_path):
+    import json
+
+    from zoo import pipeline
+
+    path = tmp_path / "eval.json"
+    for num_images, k, expected in (
+        (10_000, 5000, True),
+        (10_000, 100, False),  # `zoo.evaluate -k 100`, a quick estimate.
+        (40, 5000, False),  # `--limit 40`.
+    ):
+        protocol = {"num_images": num_images, "num_importance_samples": k}
+        path.write_text(json.dumps({"protocol": protocol}))
+        assert pipeline._evaluated_as(str(path), "mnist", 5000) is expected
+    assert not pipeline._evaluated_as(str(tmp_path / "none"), "mnist", 5000)
+
+
 @pytest.mark.parametrize(
     "settings, fragment",
     [
