@@ -318,10 +318,29 @@ def reference_latents(latent_dim):
     return rng.standard_normal((8, latent_dim)).astype("float32")
 
 
+def reference_outputs(model, z, decoded=None):
+    """The arrays of `reference.npz`, by which a preset loaded on another
+    backend is checked: `decoded`, the decoder's output for the latents `z`,
+    and `mean` and `log_var`, the encoder's output for `decoded` (images
+    like the model's data, of the encoder's input shape by construction).
+
+    Args:
+        model: a `keras_vae.VAE`.
+        z: the latents of `reference_latents`.
+        decoded: the decoder's output for `z`, or None to compute it.
+
+    Returns:
+        A dict of numpy arrays.
+    """
+    decoded = model.decode(z) if decoded is None else decoded
+    mean, log_var = model.encode(decoded)
+    return {"z": z, "decoded": decoded, "mean": mean, "log_var": log_var}
+
+
 def _write_reference(model, path):
     z = reference_latents(model.latent_dim)
     with open(path, "wb") as f:
-        np.savez(f, z=z, decoded=model.decode(z))
+        np.savez(f, **reference_outputs(model, z))
 
 
 def _model_config(model):

@@ -115,6 +115,13 @@ def test_publish_and_load_round_trip(trained_run, published):
     )
     assert loaded.preset_metadata["metrics"] == metadata["metrics"]
     assert getattr(loaded, "optimizer", None) is None  # Not compiled.
+    # The reference outputs, for the check on other backends: the decoder's
+    # for fixed latents, the encoder's for those decoded images.
+    reference = np.load(os.path.join(published, "reference.npz"))
+    assert sorted(reference.files) == ["decoded", "log_var", "mean", "z"]
+    mean, log_var = original.encode(reference["decoded"])
+    np.testing.assert_allclose(reference["mean"], mean, atol=1e-6)
+    np.testing.assert_allclose(reference["log_var"], log_var, atol=1e-6)
 
 
 def test_publish_refuses_a_run_off_the_protocol(trained_run, tmp_path):
@@ -156,6 +163,39 @@ def test_publish_command_line(trained_run, tmp_path, capsys):
     assert not root.exists()
     publish.main([str(a) for a in argv] + ["--partial"])
     assert (root / "mnist_mlp_2" / "metadata.json").exists()
+
+
+def test_extend_references_of_an_older_preset(tmp_path):
+    """`zoo.extend_references` gives a preset whose reference holds the
+    decoder's outputs only the encoder's, as a publish now writes them."""
+    from zoo import extend_references
+
+    committed = os.path.join(keras_vae.presets.PRESETS_DIR, "mnist_mlp_2")
+    directory = str(tmp_path / "mnist_mlp_2")
+    shutil.copytree(committed, directory)
+    path = os.path.join(directory, "reference.npz")
+    with np.load(path) as reference:
+        expected = dict(reference)
+    with open(path, "wb") as f:  # As published before 2026-12-03.
+        np.savez(f, z=expected["z"], decoded=expected["decoded"])
+    metadata_path = os.path.join(directory, "metadata.json")
+    with open(metadata_path) as f:
+        metadata = json.load(f)
+    metadata["files"]["reference.npz"] = _preset_io.sha256_file(path)
+    with open(metadata_path, "w") as f:
+        json.dump(metadata, f)
+    _preset_io.verify(directory)
+
+    assert extend_references.extend(directory) is True
+    _preset_io.verify(directory)  # The new checksum is on record.
+    with np.load(path) as reference:
+        assert sorted(reference.files) == sorted(expected)
+        for key in ("z", "decoded"):
+            np.testing.assert_array_equal(reference[key], expected[key])
+        for key in ("mean", "log_var"):
+            np.testing.assert_allclose(reference[key], expected[key], atol=1e-4)
+    assert extend_references.extend(directory) is False  # Already done.
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
 
 
 @pytest.mark.parametrize("name", sorted(configs.PRESETS))
@@ -303,6 +343,10 @@ def test_committed_preset(name):
     np.testing.assert_allclose(
         vae.decode(reference["z"]), reference["decoded"], atol=2e-5
     )
+    # The encoder too, on the stored decoded images (digit-like inputs).
+    mean, log_var = vae.encode(reference["decoded"])
+    np.testing.assert_allclose(mean, reference["mean"], atol=1e-4)
+    np.testing.assert_allclose(log_var, reference["log_var"], atol=1e-4)
     images = vae.sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()
 
