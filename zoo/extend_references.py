@@ -18,8 +18,6 @@ Run once, on 2026-12-03 under jax, for the five presets of the zoo.
 import argparse
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
@@ -35,6 +33,7 @@ def extend(directory):
     Returns:
         True if the preset was changed, False if it had them already.
     """
+    directory = os.path.abspath(directory)
     path = os.path.join(directory, _preset_io.REFERENCE_FILE)
     with np.load(path) as reference:
         reference = dict(reference)
@@ -44,12 +43,7 @@ def extend(directory):
     arrays = _preset_io.reference_outputs(
         vae, reference["z"], decoded=reference["decoded"]
     )
-    parent = os.path.dirname(directory)
-    staging = tempfile.mkdtemp(
-        dir=parent, prefix=f".{os.path.basename(directory)}.new-"
-    )
-    try:
-        shutil.copytree(directory, staging, dirs_exist_ok=True)
+    with _preset_io.staged_version(directory, copy=True) as staging:
         staged = os.path.join(staging, _preset_io.REFERENCE_FILE)
         with open(staged, "wb") as f:
             np.savez(f, **arrays)
@@ -61,11 +55,6 @@ def extend(directory):
         )
         with open(metadata_path, "w") as f:
             json.dump(metadata, f, indent=2)
-        os.chmod(staging, 0o755)
-        _preset_io._swap_in(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return True
 
 

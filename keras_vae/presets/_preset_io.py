@@ -259,13 +259,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
     ```
     """
     directory = os.path.abspath(os.fspath(directory))
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    recover(directory)
-    staging = tempfile.mkdtemp(
-        dir=parent, prefix=f".{os.path.basename(directory)}.new-"
-    )
-    try:
+    with staged_version(directory) as staging:
         with open(os.path.join(staging, CONFIG_FILE), "w") as f:
             json.dump(_model_config(model), f, indent=2)
         _without_optimizer(model).save_weights(
@@ -299,12 +293,38 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         }
         with open(os.path.join(staging, METADATA_FILE), "w") as f:
             json.dump(full_metadata, f, indent=2)
+    return directory
+
+
+@contextlib.contextmanager
+def staged_version(directory, copy=False):
+    """A new version of the preset `directory`, swapped in only when whole.
+
+    Yields a temporary directory beside `directory` (empty, or with a copy
+    of the current version if `copy`) to write the new version into; when
+    the block ends, it replaces `directory` in two renames (`recover` mends
+    a stop between them). If the block raises, or the process is
+    interrupted, the new version is dropped and the old one stays whole.
+
+    Args:
+        directory: str. The preset directory, absolute.
+        copy: bool. Start from a copy of the current version.
+    """
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    recover(directory)
+    staging = tempfile.mkdtemp(
+        dir=parent, prefix=f".{os.path.basename(directory)}.new-"
+    )
+    try:
+        if copy:
+            shutil.copytree(directory, staging, dirs_exist_ok=True)
+        yield staging
         os.chmod(staging, 0o755)
         _swap_in(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return directory
 
 
 def _is_image_shape(shape):
