@@ -436,7 +436,7 @@ def _estimate(function, args, *positional):
 
 
 def _protocol_line(result):
-    """ "mnist test set (10,000 images, ...), k=..., backend ..., N s:"."""
+    """The estimate's header: `mnist test set (10,000 images, ...): ...`."""
     protocol = result["protocol"]
     images = protocol["num_images"]
     return (
