@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 
-from keras_vae import datasets
 from zoo import configs
 from zoo import evaluate
 from zoo import publish
@@ -33,11 +32,7 @@ def _evaluated_as(evaluation, dataset, num_samples):
         return False
     with open(evaluation) as f:
         protocol = json.load(f)["protocol"]
-    num_test = len(datasets.load_binarized_test_set(dataset)[0])
-    return (
-        protocol["num_importance_samples"] == num_samples
-        and protocol["num_images"] == num_test
-    )
+    return not publish.evaluation_departures(dataset, protocol, num_samples)
 
 
 def run(

@@ -220,15 +220,24 @@ def departures(config, state, protocol):
                 f"trained on the split {settings['split']!r}, not "
                 f"{config.train_split!r}"
             )
-    num_test = len(datasets.load_binarized_test_set(config.dataset)[0])
+    return found + evaluation_departures(
+        config.dataset, protocol, DEFAULT_NUM_SAMPLES
+    )
+
+
+def evaluation_departures(dataset, protocol, num_samples):
+    """How an evaluation's `protocol` departs from the whole test set of
+    `dataset` at k = `num_samples`: a list of sentences, empty if not."""
+    found = []
+    num_test = len(datasets.load_binarized_test_set(dataset)[0])
     if protocol["num_images"] != num_test:
         found.append(
             f"evaluated on {protocol['num_images']} test images, not all "
             f"{num_test:,}"
         )
     k = protocol["num_importance_samples"]
-    if k != DEFAULT_NUM_SAMPLES:
-        found.append(f"evaluated with k={k}, not k={DEFAULT_NUM_SAMPLES}")
+    if k != num_samples:
+        found.append(f"evaluated with k={k}, not k={num_samples}")
     return found
 
 
