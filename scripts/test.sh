@@ -16,19 +16,22 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 
 # Tests that do not depend on the backend run once, with the first backend,
 # torch (the quickest to start small models: it compiles nothing): the docs
-# site, its figures and generated pages, the docstring examples, and the
-# data-set tests that never touch Keras. The docs' code blocks run in full on
-# the first backend too; on the others only the pages with a block written
+# site, its figures and generated pages, the docstring examples, the
+# data-set tests that never touch Keras, and the two-device test (it runs
+# its own TensorFlow process whatever the backend). The docs' code blocks
+# run in full on the first backend too; on the others only the pages with a block written
 # for a particular backend (tests/docs/_blocks.py) run again. The zoo's
-# kill-and-resume run goes with jax, the zoo's backend (the saved state it
-# relies on is tested on every backend by tests/test_vae.py).
+# kill-and-resume run and the killed publishes go with jax, the zoo's
+# backend (the saved state they rely on is tested on every backend by
+# tests/test_vae.py, the preset writes by tests/test_safety_presets.py).
 once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/docs/test_generated.py tests/docs/test_docstring_examples.py
       tests/datasets/test_datasets_binarize.py
       tests/datasets/test_datasets_cli.py tests/datasets/test_datasets_fetch.py
       tests/datasets/test_datasets_idx.py tests/datasets/test_datasets_real.py
-      tests/datasets/test_datasets_tfds.py)
-jax_only=(tests/zoo/test_train_resume.py)
+      tests/datasets/test_datasets_tfds.py
+      tests/test_safety_distributed.py)
+jax_only=(tests/zoo/test_train_resume.py tests/zoo/test_publish_killed.py)
 # Two workers, each taking whole files (module fixtures are built once).
 workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
 status=0

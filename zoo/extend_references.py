@@ -55,6 +55,8 @@ def extend(directory):
         )
         with open(metadata_path, "w") as f:
             json.dump(metadata, f, indent=2)
+    if os.path.dirname(directory) == os.path.realpath(PRESETS_DIR):
+        _preset_io.pin(os.path.basename(directory), directory)
     return True
 
 

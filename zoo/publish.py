@@ -10,7 +10,9 @@ parameter count, the exact training command, epochs, seed, wall time,
 versions, date), a model card `README.md`, `samples.png`,
 `reconstructions.png` and, for 2-d latents, `latent_plane.png`. It is
 written beside the target and swapped in only when whole: an interrupted
-publish leaves the previous version intact.
+publish leaves the previous version intact. Published into the package,
+its checksums are pinned in `keras_vae/presets/_checksums.py` (commit that
+file with the preset).
 
 A run that departs from the preset's protocol (fewer epochs than its
 config, another split, an evaluation on part of the test set or with
@@ -27,6 +29,7 @@ import numpy as np
 
 from keras_vae import datasets
 from keras_vae.presets import PRESETS_DIR
+from keras_vae.presets import _preset_io
 from keras_vae.presets import save_preset
 from keras_vae.utils import save_image_grid
 from keras_vae.utils.environment import describe_hardware
@@ -345,6 +348,8 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
     extra["README.md"] = write_card
     directory = os.path.join(output_root, name)
     save_preset(vae, directory, metadata=metadata, extra_files=extra)
+    if os.path.realpath(output_root) == os.path.realpath(PRESETS_DIR):
+        _preset_io.pin(name, directory)
     print(f"published {name} to {directory}")
     return directory
 

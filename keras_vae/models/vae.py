@@ -697,20 +697,34 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     # Presets and serialization.
 
     @classmethod
-    def from_preset(cls, preset):
+    def from_preset(cls, preset, max_parameters=None):
         """Loads a pretrained VAE: a preset's name or a preset directory.
 
-        The files are checked against the SHA-256 checksums of the preset's
-        metadata first (a modified file is refused with an error), then the
-        model is rebuilt from its config in safe mode and its weights are
-        loaded. Weights load on any backend, whichever trained them.
+        Loading only reads, and checks before it trusts: the preset's JSON
+        files must be well-formed and of bounded size, its metadata may
+        name only plain files inside the directory, and every file must
+        match its SHA-256 (for the presets shipped with keras_vae, the
+        sums pinned in the package's code; for a directory, those of its
+        own `metadata.json`). The model is then rebuilt from its config in
+        safe mode (no Python code runs) within a parameter budget, its
+        weights are loaded, and it must reproduce the outputs stored in
+        its `reference.npz`. Weights load on any backend, whichever
+        trained them. The docs' Safety page says what a preset from a path
+        is trusted for.
 
         Args:
             preset: str. A preset name (`keras_vae.presets.list_presets()`
                 lists them) or the path of a preset directory.
+            max_parameters: int or None. The most weights the model may
+                allocate; None means
+                `keras_vae.presets.DEFAULT_MAX_PARAMETERS` (10^8).
 
         Returns:
             A `VAE`, ready to `sample`, `reconstruct`, `encode`...
+
+        Raises:
+            keras_vae.presets.PresetError: the preset is unknown, damaged,
+                modified, malformed, too large, or not a keras_vae model.
 
         Example:
 
@@ -723,7 +737,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         """
         from keras_vae.presets import _preset_io
 
-        model, metadata = _preset_io.load(preset)
+        model, metadata = _preset_io.load(preset, max_parameters)
         if not isinstance(model, cls):
             raise _preset_io.PresetError(
                 f"Preset {preset!r} holds a {type(model).__name__}, not a "
@@ -742,12 +756,26 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         `VAE.from_preset(directory)` loads it back. `zoo.publish` adds the
         model card and the reconstructions.
 
+        Nothing of yours is ever deleted: `directory` must not exist, be
+        empty, or be a keras_vae preset holding only its own files (it is
+        then replaced). A file, a symbolic link or a directory with other
+        files in it is refused before anything is written. The new
+        version is written beside `directory` and swapped in whole, so an
+        interrupted save leaves the previous version.
+
         Args:
-            directory: str. The directory to (over)write.
-            metadata: dict or None. Extra metadata, e.g. `{"metrics": ...}`.
+            directory: str. A new or empty directory, or a preset to
+                replace.
+            metadata: dict or None. Extra metadata, JSON values only, e.g.
+                `{"metrics": ...}`.
 
         Returns:
-            `directory`.
+            `directory`, absolute.
+
+        Raises:
+            keras_vae.presets.PresetError: `directory` cannot take a
+                preset, or `metadata` cannot be saved as JSON; nothing was
+                written.
 
         Example:
 

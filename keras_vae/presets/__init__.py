@@ -6,7 +6,10 @@ inputs and outputs, checked on every backend), `metadata.json` (metrics
 with their protocol, the training command, versions, the SHA-256 of every
 file), and PNG grids of samples (and, for the zoo's presets, a model card
 `README.md` and reconstructions). The presets trained by `zoo/` ship
-inside the package.
+inside the package, their checksums pinned in its code.
+
+Loading only reads and checks before it trusts (the docs' Safety page has
+the list); saving never deletes a file it did not write.
 
 Example:
 
@@ -18,6 +21,7 @@ for preset in keras_vae.presets.list_presets():
 ```
 """
 
+from keras_vae.presets._preset_io import DEFAULT_MAX_PARAMETERS
 from keras_vae.presets._preset_io import PRESETS_DIR
 from keras_vae.presets._preset_io import PresetError
 from keras_vae.presets._preset_io import builtin_presets
@@ -63,6 +67,7 @@ def list_presets():
 
 
 __all__ = [
+    "DEFAULT_MAX_PARAMETERS",
     "PRESETS_DIR",
     "PresetError",
     "list_presets",

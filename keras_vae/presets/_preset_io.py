@@ -1,13 +1,36 @@
-"""Reading and writing preset directories, verified and atomic."""
+"""Reading and writing preset directories: verified, bounded and atomic.
+
+Loading only reads. A preset is checked before any of it is used: its JSON
+files must be regular files of bounded size with the expected structure,
+`metadata.json` may name only plain files inside the directory, every file
+must match its SHA-256 (for the presets shipped with keras_vae, the sums
+pinned in `_checksums.py`, in the package's code), the model is rebuilt in
+safe mode within a parameter budget, and it must reproduce the outputs
+stored in `reference.npz`.
+
+Saving never deletes what it did not write. A preset goes only into a
+directory that does not exist, is empty, or is itself a keras_vae preset
+holding nothing but its own files; the new version is written in a staging
+directory beside it (marked as ours by a marker file naming the target) and
+swapped in whole. A save killed at any point leaves the old version or the
+new one; the next save to the same place removes what the killed one left.
+"""
 
 import contextlib
+import ctypes
 import datetime
-import glob
+import errno
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
+import socket
+import stat
 import tempfile
+import threading
+import time
 
 import keras
 import numpy as np
@@ -25,9 +48,37 @@ preset was written: any backend loading the preset must reproduce them."""
 PRESETS_DIR = os.path.dirname(os.path.abspath(__file__))
 """Where the presets that ship with keras_vae live."""
 
+MAX_JSON_BYTES = 8 * 2**20
+"""The largest `config.json` or `metadata.json` a preset may have (8 MiB;
+the zoo's are under 25 KiB)."""
+DEFAULT_MAX_PARAMETERS = 100_000_000
+"""The parameter budget of a preset loaded from disk, unless overridden:
+10^8 weights (400 MB in float32; the zoo's largest has 4.6 million)."""
+REFERENCE_TOLERANCE = 1e-3
+"""How far a loaded model's outputs may be from `reference.npz` (absolute,
+on probabilities and encoder outputs; backends agree to about 1e-5)."""
+
+STAGING_MARKER = ".keras_vae_staging.json"
+"""The file inside every staging directory a save creates: it names the
+preset the staging directory is for, and who made it."""
+_STAGING_INFIX = ".keras-vae-staging-"
+_NEW = "new"
+_OLD = "old"
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
 
 class PresetError(ValueError):
-    """A preset is unknown, incomplete or does not match its checksums."""
+    """A preset is unknown, incomplete, damaged, modified or malformed, or
+    cannot be saved where it was asked to be."""
+
+
+def _excerpt(value, limit=60):
+    """`repr(value)`, cut to about `limit` characters for messages."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 5] + " ...)"
+    return text
 
 
 def sha256_file(path):
@@ -38,63 +89,145 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
-def _backup_dirs(directory):
-    parent, base = os.path.split(os.path.abspath(directory))
-    return sorted(glob.glob(os.path.join(parent, f".{base}.old-*")))
+# ----------------------------------------------------------------------
+# Reading: every check happens before a file is opened or used.
 
 
-def recover(directory):
-    """Restores a preset left aside by a publish interrupted mid-swap.
-
-    A publish moves the old version to `.<name>.old-*` before moving the new
-    one into place; if it stopped between the two, the old version is still
-    whole there and is moved back. Leftovers next to a complete preset are
-    removed.
-
-    Args:
-        directory: str. The preset directory.
-    """
-    backups = _backup_dirs(directory)
-    if not os.path.isdir(directory) and backups:
-        os.replace(backups[-1], directory)
-        backups = backups[:-1]
-    for backup in backups:
-        shutil.rmtree(backup, ignore_errors=True)
+def _check_file_name(directory, name):
+    """Refuses a name of `metadata.json`'s `files` that is not a plain file
+    name (no path, no `..`, not hidden)."""
+    if not isinstance(name, str) or not _FILE_NAME.match(name):
+        raise PresetError(
+            f"The metadata of {directory!r} lists a file that is not a "
+            "plain file name inside the preset directory (letters, digits, "
+            f"'_', '-', '.'; no path, not hidden): {_excerpt(name)}. "
+            "Refusing to open it."
+        )
+    return name
 
 
-def builtin_presets():
-    """Names of the presets shipped in `keras_vae/presets/`, sorted."""
-    names = []
-    for entry in sorted(os.listdir(PRESETS_DIR)):
-        path = os.path.join(PRESETS_DIR, entry)
-        if not entry.startswith((".", "_")) and os.path.isdir(path):
-            recover(path)
-            if os.path.exists(os.path.join(path, METADATA_FILE)):
-                names.append(entry)
-    return names
+def _regular_file(directory, name):
+    """The path of `name` in `directory` if it is a regular file (not a
+    link, a device or a directory), else PresetError."""
+    path = os.path.join(directory, name)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise PresetError(f"Preset file missing: {path}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = (
+            "a symbolic link"
+            if stat.S_ISLNK(info.st_mode)
+            else ("a directory" if stat.S_ISDIR(info.st_mode) else "not a file")
+        )
+        raise PresetError(
+            f"Preset file {path} is {kind}, not a regular file: refusing "
+            "to open it."
+        )
+    return path
 
 
-def resolve(name_or_directory):
-    """The directory of a preset given by name or by path.
+def _read_json(directory, name, max_bytes=MAX_JSON_BYTES):
+    """Parses a preset's JSON file, bounded in size and depth."""
+    path = _regular_file(directory, name)
+    size = os.lstat(path).st_size
+    if size > max_bytes:
+        raise PresetError(
+            f"{path} is {size:,} bytes, more than a preset's {name} may be "
+            f"({max_bytes:,}): refusing to read it."
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags), "rb") as f:
+        data = f.read(max_bytes + 1)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise PresetError(f"{path} is damaged: not UTF-8 text ({e}).") from None
+    except json.JSONDecodeError as e:
+        raise PresetError(f"{path} is damaged: not valid JSON ({e}).") from None
+    except RecursionError:
+        raise PresetError(
+            f"{path} is not a preset's {name}: its JSON is nested too deeply."
+        ) from None
 
-    Raises:
-        PresetError: if it is neither a shipped preset nor a directory.
-    """
-    path = os.fspath(name_or_directory)
-    if os.sep not in path and path in builtin_presets():
-        return os.path.join(PRESETS_DIR, path)
-    recover(path)
-    if os.path.isdir(path):
-        return path
-    raise PresetError(
-        f"Unknown preset: {name_or_directory!r}. It is neither a preset of "
-        f"keras_vae ({', '.join(builtin_presets()) or 'none installed'}) "
-        "nor a directory. `keras_vae.presets.list_presets()` lists them."
-    )
+
+def _check_input_shape(where, shape, max_values=DEFAULT_MAX_PARAMETERS):
+    """Returns `shape` as a tuple if it is a non-empty list of positive
+    ints whose product is at most `max_values`, else PresetError."""
+    if (
+        not isinstance(shape, (list, tuple))
+        or not shape
+        or len(shape) > 8
+        or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0
+            for d in shape
+        )
+    ):
+        raise PresetError(
+            f"{where}: `input_shape` must be a list of positive integers "
+            f"(the shape of one example). Received: {_excerpt(shape)}"
+        )
+    if math.prod(shape) > max_values:
+        raise PresetError(
+            f"{where}: `input_shape` {list(shape)} has "
+            f"{math.prod(shape):,} values per example, more than the "
+            f"budget of {max_values:,}."
+        )
+    return tuple(shape)
+
+
+def _check_metadata(directory, metadata):
+    """Checks the structure of a preset's metadata; returns it."""
+    where = os.path.join(directory, METADATA_FILE)
+    if not isinstance(metadata, dict):
+        raise PresetError(
+            f"{where} must hold a JSON object. Received a "
+            f"{type(metadata).__name__}: {_excerpt(metadata)}"
+        )
+    files = metadata.get("files")
+    if not isinstance(files, dict) or not files:
+        raise PresetError(
+            f"{where} has no `files` (the SHA-256 of every file of the "
+            f"preset): it is not a keras_vae preset, or is damaged. "
+            f"Received: files={_excerpt(files)}"
+        )
+    for name, digest in files.items():
+        _check_file_name(directory, name)
+        if name == METADATA_FILE:
+            raise PresetError(f"{where} lists itself among its `files`.")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise PresetError(
+                f"{where}: the checksum of {name} must be a SHA-256 (64 "
+                f"lower-case hex digits). Received: {_excerpt(digest)}"
+            )
+    for required in (CONFIG_FILE, WEIGHTS_FILE, REFERENCE_FILE):
+        if required not in files:
+            raise PresetError(
+                f"{where} lists no checksum for {required}: the preset is "
+                "incomplete."
+            )
+    if "input_shape" not in metadata:
+        raise PresetError(f"{where} has no `input_shape`.")
+    _check_input_shape(where, metadata["input_shape"])
+    for key, kind in (
+        ("name", str),
+        ("description", str),
+        ("dataset", str),
+        ("metrics", dict),
+        ("protocol", dict),
+        ("training", dict),
+    ):
+        if key in metadata and not isinstance(metadata[key], kind):
+            raise PresetError(
+                f"{where}: `{key}` must be a {kind.__name__}. Received: "
+                f"{_excerpt(metadata[key])}"
+            )
+    return metadata
 
 
 def read_metadata(directory):
-    """Reads a preset's `metadata.json`, without checking its files.
+    """Reads a preset's `metadata.json`, checking its structure (not yet the
+    checksums of its files).
 
     Args:
         directory: str. The preset directory (see `resolve` for names).
@@ -104,7 +237,9 @@ def read_metadata(directory):
         SHA-256 of every file...
 
     Raises:
-        PresetError: if the directory holds no `metadata.json`.
+        PresetError: if the directory holds no `metadata.json`, or one that
+            is not a regular file, too large, not JSON, or lacks what a
+            preset's metadata holds.
 
     Example:
 
@@ -130,27 +265,55 @@ def read_metadata(directory):
     keras_vae.presets.read_metadata(directory)["input_shape"]  # [8, 8, 1]
     ```
     """
-    path = os.path.join(directory, METADATA_FILE)
-    if not os.path.exists(path):
+    directory = os.fspath(directory)
+    if not os.path.lexists(os.path.join(directory, METADATA_FILE)):
         raise PresetError(
             f"{directory!r} is not a preset directory: it has no "
             f"{METADATA_FILE}."
         )
-    with open(path) as f:
-        return json.load(f)
+    return _check_metadata(directory, _read_json(directory, METADATA_FILE))
 
 
-def verify(directory):
-    """Checks every file of a preset against the SHA-256 in its metadata.
+def _hash_and_compare(directory, expected, source):
+    """Checks each file of `expected` ({name: sha256}) in `directory`; the
+    error names every file that differs, data files first."""
+    changed = []
+    for filename, digest in sorted(expected.items()):
+        actual = sha256_file(_regular_file(directory, filename))
+        if actual != digest:
+            changed.append((filename == METADATA_FILE, filename, actual))
+    if changed:
+        names = ", ".join(name for _, name, _ in sorted(changed))
+        _, first, actual = sorted(changed)[0]
+        raise PresetError(
+            f"The preset {directory!r} was modified: {names} "
+            f"{'does' if len(changed) == 1 else 'do'} not match {source} "
+            f"({first}: SHA-256 {actual}, expected {expected[first]}). "
+            "Refusing to load it."
+        )
+
+
+def verify(directory, pinned=None):
+    """Checks every file of a preset against its SHA-256.
+
+    A preset from a path is checked against the sums of its own
+    `metadata.json` (which proves it whole, not who made it: see
+    `load`). A preset shipped with keras_vae is checked against the sums
+    pinned in the package's code, `metadata.json` included, so an
+    installed preset whose files were replaced and re-hashed is refused.
 
     Args:
         directory: str. The preset directory.
+        pinned: dict or None. `{filename: sha256}` to check against
+            instead of the metadata's own sums; it must cover exactly the
+            metadata's files and `metadata.json`.
 
     Returns:
         The metadata, a dict.
 
     Raises:
-        PresetError: a file is missing, or has been modified.
+        PresetError: a file is missing, not a regular file, or modified,
+            or the metadata is malformed.
 
     Example:
 
@@ -176,53 +339,617 @@ def verify(directory):
     metadata = keras_vae.presets.verify_preset(directory)  # all files intact
     ```
     """
+    directory = os.fspath(directory)
+    if pinned is None:
+        metadata = read_metadata(directory)
+        _hash_and_compare(directory, metadata["files"], "its metadata")
+        return metadata
+    # Pinned: hash first, so no byte of a modified file is parsed.
+    _hash_and_compare(directory, pinned, "keras_vae (the sums it pins)")
     metadata = read_metadata(directory)
-    checksums = metadata.get("files", {})
-    for required in (CONFIG_FILE, WEIGHTS_FILE):
-        if required not in checksums:
-            raise PresetError(
-                f"The metadata of {directory!r} lists no checksum for "
-                f"{required}: the preset is incomplete."
-            )
-    for filename, expected in sorted(checksums.items()):
-        path = os.path.join(directory, filename)
-        if not os.path.exists(path):
-            raise PresetError(f"Preset file missing: {path}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise PresetError(
-                f"Preset file {path} was modified: its SHA-256 is {actual}, "
-                f"the preset's metadata says {expected}. Refusing to load "
-                "it; reinstall keras_vae or republish the preset."
-            )
+    listed = set(metadata["files"]) | {METADATA_FILE}
+    if listed != set(pinned):
+        raise PresetError(
+            f"The files of the preset {directory!r} ({sorted(listed)}) are "
+            f"not those keras_vae pins ({sorted(pinned)})."
+        )
     return metadata
 
 
-def load(name_or_directory):
-    """Loads a preset's VAE (verified, safe mode) and its metadata."""
-    directory = resolve(name_or_directory)
-    metadata = verify(directory)
-    with open(os.path.join(directory, CONFIG_FILE)) as f:
-        config = json.load(f)
-    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    input_shape = tuple(metadata["input_shape"])
-    model(np.zeros((1,) + input_shape, "float32"))  # Build every weight.
-    model.load_weights(os.path.join(directory, WEIGHTS_FILE))
+def _pins():
+    from keras_vae.presets._checksums import PINNED
+
+    return PINNED
+
+
+def builtin_presets():
+    """Names of the presets shipped in `keras_vae/presets/`, sorted."""
+    names = []
+    for entry in sorted(os.listdir(PRESETS_DIR)):
+        path = os.path.join(PRESETS_DIR, entry)
+        if (
+            not entry.startswith((".", "_"))
+            and os.path.isdir(path)
+            and os.path.lexists(os.path.join(path, METADATA_FILE))
+        ):
+            names.append(entry)
+    return names
+
+
+def _is_builtin_name(path):
+    return os.sep not in path and "/" not in path and path in builtin_presets()
+
+
+def resolve(name_or_directory):
+    """The directory of a preset given by name or by path. Only reads.
+
+    Raises:
+        PresetError: if it is neither a shipped preset nor a directory.
+    """
+    path = os.fspath(name_or_directory)
+    if _is_builtin_name(path):
+        return os.path.join(PRESETS_DIR, path)
+    if os.path.isdir(path):
+        return path
+    raise PresetError(
+        f"Unknown preset: {name_or_directory!r}. It is neither a preset of "
+        f"keras_vae ({', '.join(builtin_presets()) or 'none installed'}) "
+        "nor a directory. `keras_vae.presets.list_presets()` lists them."
+    )
+
+
+_budget = threading.local()
+_budget_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def parameter_budget(max_parameters):
+    """Refuses, before allocating it, any weight that would take the layers
+    built in this thread past `max_parameters` values in all.
+
+    Keras allocates a layer's weights when it is built, which for a
+    `Sequential` model with an `Input` is while its config is read: a
+    crafted config (`Dense(units=10**9)`) would abort the process inside
+    the backend. Under this context, `keras.layers.Layer.add_weight` checks
+    the budget first and raises a `PresetError`.
+    """
+    with _budget_lock:
+        original = keras.layers.Layer.add_weight
+        _budget.remaining = max_parameters
+        _budget.limit = max_parameters
+
+        def add_weight(self, shape=None, *args, **kwargs):
+            if shape is not None and getattr(_budget, "limit", None):
+                try:
+                    size = math.prod(int(d) for d in shape)
+                except (TypeError, ValueError):
+                    size = 0
+                if size > _budget.remaining:
+                    raise PresetError(
+                        f"Building the preset's model would allocate more "
+                        f"than {_budget.limit:,} parameters (the layer "
+                        f"{self.name!r} asks for a weight of shape "
+                        f"{tuple(shape)}): refusing. If you trust this "
+                        "preset, raise `max_parameters`."
+                    )
+                _budget.remaining -= size
+            return original(self, shape, *args, **kwargs)
+
+        keras.layers.Layer.add_weight = add_weight
+        try:
+            yield
+        finally:
+            keras.layers.Layer.add_weight = original
+            _budget.limit = None
+
+
+def _read_config(directory):
+    config = _read_json(directory, CONFIG_FILE)
+    path = os.path.join(directory, CONFIG_FILE)
+    registered = (
+        config.get("registered_name") if isinstance(config, dict) else None
+    )
+    if not isinstance(config, dict) or not isinstance(
+        config.get("config"), dict
+    ):
+        raise PresetError(
+            f"{path} is not a Keras model config (a JSON object with "
+            f"`class_name` and `config`). Received: {_excerpt(config)}"
+        )
+    if not (
+        isinstance(registered, str) and registered.startswith("keras_vae>")
+    ):
+        raise PresetError(
+            f"{path} describes a {_excerpt(config.get('class_name'))} "
+            f"(registered as {_excerpt(registered)}), not a keras_vae "
+            "model."
+        )
+    return config
+
+
+def _build(directory, config, input_shape, max_parameters):
+    """The model of `config`, built and with its weights, in safe mode."""
+    path = os.path.join(directory, CONFIG_FILE)
+    with parameter_budget(max_parameters):
+        try:
+            model = keras.saving.deserialize_keras_object(
+                config, safe_mode=True
+            )
+        except PresetError:
+            raise
+        except Exception as e:
+            raise PresetError(
+                f"{path} does not describe a model keras_vae can build "
+                f"safely: {_excerpt(str(e), 300)}"
+            ) from None
+        if not isinstance(model, keras.Model) or not hasattr(model, "encoder"):
+            raise PresetError(
+                f"{path} describes a {type(model).__name__}, not a "
+                "keras_vae model."
+            )
+        try:
+            model(np.zeros((1,) + input_shape, "float32"))  # Build weights.
+        except PresetError:
+            raise
+        except Exception as e:
+            raise PresetError(
+                f"The model of {path} does not take inputs of the metadata's "
+                f"input_shape {list(input_shape)}: {_excerpt(str(e), 300)}"
+            ) from None
+    weights = os.path.join(directory, WEIGHTS_FILE)
+    try:
+        model.load_weights(weights)
+    except Exception as e:
+        raise PresetError(
+            f"{weights} is damaged or does not fit the model of "
+            f"{CONFIG_FILE}: {_excerpt(str(e), 300)}"
+        ) from None
+    return model
+
+
+def check_reference(model, directory):
+    """Checks that `model` reproduces the preset's `reference.npz`.
+
+    Raises:
+        PresetError: if the file is malformed, or the outputs differ by
+            more than `REFERENCE_TOLERANCE` (other weights than those
+            the reference was made with).
+    """
+    path = _regular_file(directory, REFERENCE_FILE)
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as stored:
+            reference = {key: np.asarray(stored[key]) for key in stored.files}
+    except Exception as e:
+        raise PresetError(
+            f"{path} is damaged: {_excerpt(str(e), 200)}"
+        ) from None
+    z = reference.get("z")
+    decoded = reference.get("decoded")
+    if (
+        z is None
+        or decoded is None
+        or z.ndim != 2
+        or z.shape[1] != model.latent_dim
+        or len(decoded) != len(z)
+        or len(z) > 64
+    ):
+        raise PresetError(
+            f"{path} does not hold the reference of this model (`z` of "
+            f"shape (n, {model.latent_dim}) and `decoded`)."
+        )
+    checks = [("decoded", model.decode(z.astype("float32")), decoded)]
+    if "mean" in reference and "log_var" in reference:
+        mean, log_var = model.encode(decoded.astype("float32"))
+        checks += [
+            ("mean", mean, reference["mean"]),
+            ("log_var", log_var, reference["log_var"]),
+        ]
+    for key, actual, expected in checks:
+        if actual.shape != expected.shape or not np.allclose(
+            actual, expected, atol=REFERENCE_TOLERANCE, rtol=0
+        ):
+            worst = (
+                float(np.max(np.abs(actual - expected)))
+                if actual.shape == expected.shape
+                else "shape"
+            )
+            raise PresetError(
+                f"The model of {directory!r} does not reproduce its "
+                f"{REFERENCE_FILE} (`{key}` differs by {worst}, more than "
+                f"{REFERENCE_TOLERANCE}): its weights are not those the "
+                "preset was saved with. Refusing to load it."
+            )
+
+
+def load(name_or_directory, max_parameters=None):
+    """Loads a preset's VAE (verified, safe mode, bounded) and metadata.
+
+    Args:
+        name_or_directory: str. A shipped preset's name, or a directory.
+        max_parameters: int or None. The most weights the model may have;
+            None means `DEFAULT_MAX_PARAMETERS`.
+
+    Returns:
+        `(model, metadata)`.
+    """
+    if max_parameters is None:
+        max_parameters = DEFAULT_MAX_PARAMETERS
+    if (
+        isinstance(max_parameters, bool)
+        or not isinstance(max_parameters, int)
+        or max_parameters <= 0
+    ):
+        raise ValueError(
+            "`max_parameters` must be a positive integer. Received: "
+            f"max_parameters={max_parameters!r}"
+        )
+    path = os.fspath(name_or_directory)
+    directory = resolve(path)
+    pinned = None
+    if _is_builtin_name(path):
+        pinned = _pins().get(path)
+        if pinned is None:
+            raise PresetError(
+                f"The preset {path!r} in {PRESETS_DIR} is not one keras_vae "
+                "ships (no checksums are pinned for it): refusing to load "
+                "it by name. Load it by its path to trust its own metadata."
+            )
+    metadata = verify(directory, pinned=pinned)
+    input_shape = _check_input_shape(
+        os.path.join(directory, METADATA_FILE),
+        metadata["input_shape"],
+        max_parameters,
+    )
+    config = _read_config(directory)
+    model = _build(directory, config, input_shape, max_parameters)
+    if pinned is None:  # Pinned files are the ones the tests checked.
+        check_reference(model, directory)
     return model, metadata
 
 
-def save(model, directory, metadata=None, images=True, extra_files=None):
-    """Writes a preset directory, atomically.
+# ----------------------------------------------------------------------
+# Writing: only where nothing of the user's can be lost, staged, swapped
+# in whole.
 
-    The files are written to a temporary directory beside `directory` and
-    swapped in only when complete: an interrupted save leaves the previous
-    version of the preset whole (and `recover` puts it back in place if the
-    swap itself was interrupted).
+
+def _describe_entries(entries, limit=5):
+    shown = ", ".join(repr(e) for e in sorted(entries)[:limit])
+    more = len(entries) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def check_target(directory):
+    """Refuses a place a preset may not be saved to, before anything is
+    written: a preset goes only into a directory that does not exist, is
+    empty, or is a keras_vae preset holding nothing but its own files.
+
+    Args:
+        directory: str. The absolute path of the preset directory.
+
+    Raises:
+        PresetError: naming the path and why.
+    """
+    advice = (
+        "A preset is saved only into a new or empty directory, or over a "
+        "keras_vae preset; choose another path."
+    )
+    if os.path.islink(directory):
+        raise PresetError(
+            f"Cannot save a preset at {directory!r}: it is a symbolic link. "
+            f"{advice}"
+        )
+    if not os.path.lexists(directory):
+        return
+    if not os.path.isdir(directory):
+        raise PresetError(
+            f"Cannot save a preset at {directory!r}: it is a file, not a "
+            f"directory. {advice}"
+        )
+    entries = os.listdir(directory)
+    if not entries:
+        return
+    try:
+        metadata = read_metadata(directory)
+    except PresetError as e:
+        raise PresetError(
+            f"Cannot save a preset into {directory!r}: it holds "
+            f"{_describe_entries(entries)} and is not a keras_vae preset "
+            f"({e}). {advice}"
+        ) from None
+    own = set(metadata["files"]) | {METADATA_FILE}
+    foreign = [
+        e
+        for e in entries
+        if e not in own
+        or not stat.S_ISREG(os.lstat(os.path.join(directory, e)).st_mode)
+    ]
+    if foreign:
+        raise PresetError(
+            f"Cannot save a preset over {directory!r}: besides the "
+            f"preset's own files it holds {_describe_entries(foreign)}, "
+            f"which saving would delete. {advice}"
+        )
+
+
+def _fsync(path, directory=False):
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_marker(staging, target, complete):
+    """Writes (atomically) the marker naming the staging's target."""
+    marker = {
+        "made_by": "keras_vae preset save",
+        "target": target,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "created": time.time(),
+        "complete": complete,
+    }
+    temporary = os.path.join(staging, STAGING_MARKER + ".tmp")
+    with open(temporary, "w") as f:
+        json.dump(marker, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, os.path.join(staging, STAGING_MARKER))
+
+
+def _read_marker(staging):
+    path = os.path.join(staging, STAGING_MARKER)
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path) as f:
+            marker = json.loads(f.read(4096))
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
+
+
+def _pid_alive(pid):
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_staging(staging):
+    """Removes a staging directory, its marker last (so that a removal cut
+    short leaves one the next save still recognises)."""
+    for entry in os.listdir(staging):
+        if entry == STAGING_MARKER:
+            continue
+        path = os.path.join(staging, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(staging, STAGING_MARKER))
+    os.rmdir(staging)
+
+
+def _stale_stagings(directory):
+    """The staging directories for `directory` left by saves that died.
+
+    Only directories whose marker names `directory` and a process of this
+    host that no longer runs, or empty ones with a staging name (a save
+    killed before it wrote its marker: they hold nothing), qualify.
+    """
+    parent, base = os.path.split(directory)
+    prefix = f".{base}{_STAGING_INFIX}"
+    stale = []
+    for entry in sorted(os.listdir(parent)):
+        path = os.path.join(parent, entry)
+        if not entry.startswith(prefix) or os.path.islink(path):
+            continue
+        if not os.path.isdir(path):
+            continue
+        if not os.listdir(path):
+            stale.append((path, {}))
+            continue
+        marker = _read_marker(path)
+        if marker is None or marker.get("target") != directory:
+            continue
+        if marker.get("host") == socket.gethostname() and _pid_alive(
+            marker.get("pid")
+        ):
+            continue
+        stale.append((path, marker))
+    return stale
+
+
+def recover_interrupted(directory):
+    """Mends what saves of `directory` that were killed left behind.
+
+    If the preset is missing because a save died between moving the old
+    version aside and moving the new one in (possible only where the
+    file system cannot exchange two directories atomically), the complete
+    new version, or else the old one, is put in place. Then the staging
+    directories of those saves are removed. Nothing else is touched: see
+    `_stale_stagings`. Every save calls this first; loading never does.
+
+    Args:
+        directory: str. The absolute path of the preset directory.
+
+    Returns:
+        The number of staging directories removed.
+    """
+    stale = _stale_stagings(directory)
+    for staging, marker in stale:
+        new = os.path.join(staging, _NEW)
+        old = os.path.join(staging, _OLD)
+        if not os.path.lexists(directory):
+            if marker.get("complete") and os.path.isdir(new):
+                os.rename(new, directory)
+            elif os.path.isdir(old):
+                os.rename(old, directory)
+        _remove_staging(staging)
+    return len(stale)
+
+
+def _exchange(a, b):
+    """Swaps two directories atomically (Linux `renameat2`); False where
+    the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(
+        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), b)
+
+
+def _swap_in(staging, directory):
+    new = os.path.join(staging, _NEW)
+    if os.path.lexists(directory):
+        if not _exchange(new, directory):
+            os.rename(directory, os.path.join(staging, _OLD))
+            os.rename(new, directory)
+    else:
+        os.rename(new, directory)
+    _fsync(os.path.dirname(directory), directory=True)
+    _remove_staging(staging)
+
+
+@contextlib.contextmanager
+def staged_version(directory, copy=False):
+    """A new version of the preset `directory`, swapped in only when whole.
+
+    Checks first that `directory` may be written (`check_target`) and
+    mends what killed saves of it left (`recover_interrupted`). Yields an
+    empty directory (or a copy of the current version, if `copy`) inside
+    a staging directory beside `directory`, marked as ours by a marker
+    file that names `directory`; when the block ends, the new version
+    replaces the old one in one atomic exchange (two renames where the
+    file system has none). If the block raises, the new version is
+    dropped and the old one stays; if the process is killed, the old or
+    the new version is in place and the next save removes the rest.
+
+    Args:
+        directory: str. The preset directory, absolute.
+        copy: bool. Start from a copy of the current version.
+    """
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    recover_interrupted(directory)
+    check_target(directory)
+    staging = tempfile.mkdtemp(
+        dir=parent, prefix=f".{os.path.basename(directory)}{_STAGING_INFIX}"
+    )
+    try:
+        _write_marker(staging, directory, complete=False)
+        new = os.path.join(staging, _NEW)
+        if copy:
+            shutil.copytree(directory, new)
+        else:
+            os.mkdir(new)
+        yield new
+        for name in os.listdir(new):
+            _fsync(os.path.join(new, name))
+        os.chmod(new, 0o755)
+        _write_marker(staging, directory, complete=True)
+        check_target(directory)  # Again: it may have changed meanwhile.
+        _swap_in(staging, directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            _remove_staging(staging)
+        raise
+
+
+def _check_new_metadata(model, metadata):
+    """Refuses metadata that cannot be saved or would not load."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise PresetError(
+            "`metadata` must be a dict of JSON values. Received: "
+            f"{_excerpt(metadata)} of type {type(metadata).__name__}"
+        )
+    for key, value in metadata.items():
+        try:
+            if not isinstance(key, str):
+                raise TypeError(f"a key must be a str, not {type(key)}")
+            json.dumps({key: value}, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise PresetError(
+                f"`metadata[{key!r}]` cannot be saved as JSON ({e}): use "
+                "numbers, strings, booleans, None, lists and dicts with "
+                f"string keys (no NaN). Received: {_excerpt(value)}"
+            ) from None
+    if "files" in metadata:
+        raise PresetError(
+            "`metadata` may not set `files`: the checksums are computed "
+            "when the preset is written."
+        )
+    if "input_shape" in metadata and list(metadata["input_shape"]) != list(
+        model.encoder.input_shape[1:]
+    ):
+        raise PresetError(
+            "`metadata['input_shape']` must be the model's input shape, "
+            f"{list(model.encoder.input_shape[1:])}, or be left out. "
+            f"Received: {_excerpt(metadata['input_shape'])}"
+        )
+    return metadata
+
+
+def _model_input_shape(model):
+    """The encoder's input shape (no batch axis), checked to load again."""
+    try:
+        shape = model.encoder.input_shape
+    except (AttributeError, ValueError):
+        shape = None
+    if (
+        not getattr(model, "built", False)
+        or not isinstance(shape, tuple)
+        or not all(isinstance(d, int) for d in shape[1:])
+    ):
+        raise PresetError(
+            "A preset needs a built model whose encoder has a fixed input "
+            "shape (made with `keras.Input(shape)`, no None but the batch "
+            f"axis), so that it loads again. Received: input shape {shape}"
+        )
+    return _check_input_shape("The model's encoder", list(shape[1:]))
+
+
+def save(model, directory, metadata=None, images=True, extra_files=None):
+    """Writes a preset directory, atomically, never over a user's files.
+
+    The directory must not exist, be empty, or be a keras_vae preset that
+    holds only its own files (then it is replaced); a regular file, a
+    symbolic link or a directory with anything else in it is refused
+    before a byte is written. The files are written to a staging
+    directory beside `directory` and swapped in only when complete: an
+    interrupted save leaves the previous version whole (or, if there was
+    none, no preset), and the next save removes its leftovers.
 
     Args:
         model: a built `keras_vae.VAE`.
-        directory: str. The preset directory to (over)write.
-        metadata: dict or None. Extra metadata (metrics, training command...).
+        directory: str. The preset directory to write or replace.
+        metadata: dict or None. Extra metadata (metrics, training
+            command...), JSON values only.
         images: bool. Also write `samples.png` (64 samples from the prior,
             seed 0) when the data are images (2-d, or 3-d with 1 or 3
             channels).
@@ -230,7 +957,11 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             writes one more file (a reconstructions grid, a model card...).
 
     Returns:
-        `directory`.
+        `directory`, absolute.
+
+    Raises:
+        PresetError: the place cannot take a preset, or the model or the
+            metadata could not be loaded back; nothing was written.
 
     Example:
 
@@ -259,6 +990,10 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
     ```
     """
     directory = os.path.abspath(os.fspath(directory))
+    input_shape = _model_input_shape(model)
+    metadata = _check_new_metadata(model, metadata)
+    for filename in extra_files or {}:
+        _check_file_name(directory, filename)
     with staged_version(directory) as staging:
         with open(os.path.join(staging, CONFIG_FILE), "w") as f:
             json.dump(_model_config(model), f, indent=2)
@@ -266,7 +1001,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             os.path.join(staging, WEIGHTS_FILE)
         )
         _write_reference(model, os.path.join(staging, REFERENCE_FILE))
-        if images and _is_image_shape(model.encoder.input_shape[1:]):
+        if images and _is_image_shape(input_shape):
             save_image_grid(
                 os.path.join(staging, "samples.png"),
                 model.sample(64, seed=0),
@@ -279,7 +1014,6 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             name: sha256_file(os.path.join(staging, name))
             for name in sorted(os.listdir(staging))
         }
-        input_shape = model.encoder.input_shape[1:]
         full_metadata = {
             "keras_vae_version": __version__,
             "keras_version": keras.__version__,
@@ -288,43 +1022,12 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
             "date": datetime.date.today().isoformat(),
             "parameters": int(model.count_params()),
             "input_shape": list(input_shape),
-            **(metadata or {}),
+            **metadata,
             "files": files,
         }
         with open(os.path.join(staging, METADATA_FILE), "w") as f:
             json.dump(full_metadata, f, indent=2)
     return directory
-
-
-@contextlib.contextmanager
-def staged_version(directory, copy=False):
-    """A new version of the preset `directory`, swapped in only when whole.
-
-    Yields a temporary directory beside `directory` (empty, or with a copy
-    of the current version if `copy`) to write the new version into; when
-    the block ends, it replaces `directory` in two renames (`recover` mends
-    a stop between them). If the block raises, or the process is
-    interrupted, the new version is dropped and the old one stays whole.
-
-    Args:
-        directory: str. The preset directory, absolute.
-        copy: bool. Start from a copy of the current version.
-    """
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    recover(directory)
-    staging = tempfile.mkdtemp(
-        dir=parent, prefix=f".{os.path.basename(directory)}.new-"
-    )
-    try:
-        if copy:
-            shutil.copytree(directory, staging, dirs_exist_ok=True)
-        yield staging
-        os.chmod(staging, 0o755)
-        _swap_in(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _is_image_shape(shape):
@@ -387,16 +1090,60 @@ def _without_optimizer(model):
     return copy
 
 
-def _swap_in(staging, directory):
-    backup = None
-    if os.path.exists(directory):
-        backup = tempfile.mkdtemp(
-            dir=os.path.dirname(directory),
-            prefix=f".{os.path.basename(directory)}.old-",
-        )
-        os.rmdir(backup)
-        os.replace(directory, backup)
-    os.replace(staging, directory)
-    if backup is not None:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(backup)
+# ----------------------------------------------------------------------
+# The checksums of the shipped presets, pinned in the package's code.
+
+PINS_FILE = os.path.join(PRESETS_DIR, "_checksums.py")
+
+_PINS_HEADER = '''"""\
+The SHA-256 of every file of the presets that ship with keras_vae.
+
+Generated by `zoo.publish` (`keras_vae.presets._preset_io.write_pins`) when
+it publishes into the package: do not edit by hand. A shipped preset loads
+by name only if each of its files, `metadata.json` included, has the sum
+pinned here (as `keras.utils.get_file(file_hash=...)` pins a download).
+"""
+
+PINNED = '''
+
+
+def pins_of(directory):
+    """`{filename: sha256}` of a preset's files and its `metadata.json`,
+    after checking the files against the metadata's own sums."""
+    metadata = verify(directory)
+    pins = dict(metadata["files"])
+    pins[METADATA_FILE] = sha256_file(os.path.join(directory, METADATA_FILE))
+    return dict(sorted(pins.items()))
+
+
+def render_pins(pins):
+    """The source of `_checksums.py` pinning `pins` ({preset: {file: sha}})."""
+    lines = ["{"]
+    for name in sorted(pins):
+        lines.append(f"    {name!r}: {{")
+        for filename, digest in sorted(pins[name].items()):
+            lines.append(f"        {filename!r}: (")
+            lines.append(f"            {digest!r}")
+            lines.append("        ),")
+        lines.append("    },")
+    lines.append("}")
+    return _PINS_HEADER + "\n".join(lines).replace("'", '"') + "\n"
+
+
+def pin(name, directory):
+    """Pins the checksums of the shipped preset `name` (at `directory`) in
+    `_checksums.py`, keeping the other presets' pins."""
+    pins = dict(_pins())
+    pins[name] = pins_of(directory)
+    write_pins(pins)
+
+
+def write_pins(pins):
+    """Rewrites `_checksums.py` (atomically) to pin `pins`."""
+    from keras_vae.utils import atomic_write
+
+    with atomic_write(PINS_FILE, "w") as f:
+        f.write(render_pins(pins))
+    current = _pins()
+    current.clear()
+    current.update(pins)

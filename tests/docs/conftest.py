@@ -4,6 +4,8 @@ import pytest
 from _blocks import zoo_preset_names
 from _fixtures import make_tiny_preset
 
+from keras_vae.presets import _preset_io
+
 
 @pytest.fixture(scope="session")
 def zoo_stand_ins(tmp_path_factory):
@@ -18,3 +20,16 @@ def zoo_stand_ins(tmp_path_factory):
         dataset = "fashion_mnist" if name.startswith("fashion") else "mnist"
         make_tiny_preset(str(root), name, latent_dim, dataset)
     return str(root)
+
+
+@pytest.fixture
+def use_stand_ins(zoo_stand_ins, monkeypatch):
+    """Points the package's presets at the stand-ins, their checksums
+    pinned as those of shipped presets are; returns their directory."""
+    pins = {
+        name: _preset_io.pins_of(f"{zoo_stand_ins}/{name}")
+        for name in sorted(zoo_preset_names())
+    }
+    monkeypatch.setattr(_preset_io, "PRESETS_DIR", zoo_stand_ins)
+    monkeypatch.setattr(_preset_io, "_pins", lambda: pins)
+    return zoo_stand_ins

@@ -16,8 +16,6 @@ from _blocks import markdown_pages
 from _blocks import python_blocks
 from _fixtures import load_hook
 
-from keras_vae.presets import _preset_io
-
 
 def _pages_with_blocks():
     pages = []
@@ -114,7 +112,7 @@ PRESET_PAGES = [
     "name,path", PRESET_PAGES, ids=[name for name, _ in PRESET_PAGES]
 )
 def test_preset_code_blocks_on_tiny_presets(
-    name, path, tmp_path, monkeypatch, zoo_stand_ins
+    name, path, tmp_path, monkeypatch, use_stand_ins
 ):
     """The blocks that wait for the zoo run now, on tiny untrained presets
     under the zoo's names, so that they work the day the presets land.
@@ -122,17 +120,16 @@ def test_preset_code_blocks_on_tiny_presets(
     They run on their own, without the page's other blocks: a block that
     needs a preset must be self-contained.
     """
-    presets_dir = zoo_stand_ins
-    monkeypatch.setattr(_preset_io, "PRESETS_DIR", presets_dir)
+    presets_dir = use_stand_ins
     with open(path) as f:
         blocks = [b for b in python_blocks(f.read(), name) if b.presets]
     finish(blocks, run_blocks(blocks, tmp_path, monkeypatch, presets_dir))
 
 
 def test_generated_zoo_code_blocks_on_tiny_presets(
-    tmp_path, monkeypatch, zoo_stand_ins
+    tmp_path, monkeypatch, use_stand_ins
 ):
-    monkeypatch.setattr(_preset_io, "PRESETS_DIR", zoo_stand_ins)
+    zoo_stand_ins = use_stand_ins
     hook = load_hook()
     presets = hook.read_presets(zoo_stand_ins)
     blocks = python_blocks(hook.zoo_details(presets), "zoo page (generated)")

@@ -14,8 +14,6 @@ import keras
 import pytest
 from _blocks import python_blocks
 
-from keras_vae.presets import _preset_io
-
 MODULES = (
     "keras_vae",
     "keras_vae.layers",
@@ -122,9 +120,8 @@ PRESET_EXAMPLES = [block for block in EXAMPLES if block.presets]
     "block", PRESET_EXAMPLES, ids=[block.source for block in PRESET_EXAMPLES]
 )
 def test_preset_docstring_example_on_tiny_presets(
-    block, tmp_path, monkeypatch, zoo_stand_ins
+    block, tmp_path, monkeypatch, use_stand_ins
 ):
     """Examples that load a zoo preset, run on a tiny stand-in for it."""
-    monkeypatch.setattr(_preset_io, "PRESETS_DIR", zoo_stand_ins)
     monkeypatch.chdir(tmp_path)
     exec(compile(block.code, block.source, "exec"), {"__name__": "__docs__"})

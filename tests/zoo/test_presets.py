@@ -226,7 +226,9 @@ def test_tampered_weights_are_refused(published):
         byte = f.read(1)
         f.seek(-100, os.SEEK_END)
         f.write(bytes([byte[0] ^ 0xFF]))
-    with pytest.raises(PresetError, match="model.weights.h5 was modified"):
+    with pytest.raises(
+        PresetError, match="was modified: model.weights.h5 does not match"
+    ):
         keras_vae.VAE.from_preset(published)
 
 
@@ -308,18 +310,29 @@ def test_interrupted_publish_leaves_the_old_version_whole(
     keras_vae.VAE.from_preset(published)
 
 
-def test_publish_interrupted_mid_swap_is_recovered(published):
-    before = _preset_io.verify(published)
-    # The state a publish leaves if it stops between its two renames: the
-    # old version set aside, the new one not yet in place.
-    backup = os.path.join(
-        os.path.dirname(published), ".mnist_mlp_2.old-crashed"
+def test_publish_into_the_package_pins_its_checksums(
+    trained_run, tmp_path, monkeypatch
+):
+    """A preset published into the package loads by name: its checksums
+    are pinned in `_checksums.py`, beside the other presets' (kept)."""
+    package = tmp_path / "presets"
+    package.mkdir()
+    pins_file = package / "_checksums.py"
+    pins = {"other": {"config.json": "0" * 64}}
+    monkeypatch.setattr(publish, "PRESETS_DIR", str(package))
+    monkeypatch.setattr(_preset_io, "PRESETS_DIR", str(package))
+    monkeypatch.setattr(_preset_io, "PINS_FILE", str(pins_file))
+    monkeypatch.setattr(_preset_io, "_pins", lambda: pins)
+    directory = publish.publish(
+        "mnist_mlp_2", workdir=trained_run, partial=True
     )
-    os.replace(published, backup)
-    loaded = keras_vae.VAE.from_preset(published)
-    assert loaded.preset_metadata == before
-    assert not os.path.exists(backup)
-    shutil.rmtree(published)
+    assert directory == str(package / "mnist_mlp_2")
+    expected = _preset_io.pins_of(directory)
+    assert pins == {"other": {"config.json": "0" * 64}, "mnist_mlp_2": expected}
+    namespace = {}
+    exec(pins_file.read_text(), namespace)
+    assert namespace["PINNED"] == pins
+    keras_vae.VAE.from_preset("mnist_mlp_2")  # By name, pinned.
 
 
 # Over the zoo's configs, not the presets on disk: a preset gone missing

@@ -1,0 +1,79 @@
+"""A publish killed at any point leaves the old version of the preset or
+the new one, and nothing that survives the next publish. Runs on jax only
+(scripts/test.sh): the writing is backend-neutral, and each kill costs a
+subprocess that loads a model and the test set."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras_vae
+from keras_vae.presets import _preset_io
+from zoo import evaluate
+from zoo import publish
+from zoo import train
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+_PUBLISHER = textwrap.dedent(
+    """
+    from zoo import publish
+
+    while True:
+        publish.publish(
+            "mnist_mlp_2", workdir={workdir!r}, output_root={root!r},
+            partial=True,
+        )
+        print("published", flush=True)
+    """
+)
+
+
+def test_a_killed_publish_leaves_a_whole_version(tmp_path):
+    workdir = str(tmp_path / "run")
+    train.train(
+        "mnist_mlp_2",
+        workdir=workdir,
+        epochs=1,
+        split="train[:128]",
+        verbose=0,
+        tensorboard=False,
+    )
+    evaluate.main(
+        ["mnist_mlp_2", "--workdir", workdir, "-k", "2", "--limit", "8"]
+    )
+    root = tmp_path / "presets"
+    directory = publish.publish(
+        "mnist_mlp_2", workdir=workdir, output_root=str(root), partial=True
+    )
+    first = _preset_io.verify(directory)
+    (root / "README.txt").write_text("the user's own file\n")
+    env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    script = _PUBLISHER.format(workdir=workdir, root=str(root))
+    rng = random.Random(0)
+    for attempt in range(3):
+        with subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        ) as process:
+            # After one whole publish, somewhere in the next.
+            assert process.stdout.readline().startswith(b"published")
+            time.sleep(rng.uniform(0.0, 3.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        metadata = _preset_io.verify(directory)  # Old or new: whole.
+        assert metadata["metrics"] == first["metrics"]
+        keras_vae.VAE.from_preset(directory)
+        publish.publish(
+            "mnist_mlp_2", workdir=workdir, output_root=str(root), partial=True
+        )
+        assert sorted(os.listdir(root)) == ["README.txt", "mnist_mlp_2"], (
+            attempt
+        )
