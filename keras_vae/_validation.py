@@ -61,3 +61,37 @@ def one_of(name, value, choices):
             f"`{name}` must be one of {listed}. Received: {name}={value!r}"
         )
     return value
+
+
+SEED_LIMIT = 2**32
+"""Seeds are 32-bit on every backend: None or an int in [0, SEED_LIMIT)."""
+
+
+def seed(name, value, allow_none=True):
+    """Returns `value` if it is a valid seed, else raises ValueError.
+
+    The one rule for every public `seed` argument, on every backend: an
+    integer in [0, 2**32) (not a bool), or None where `allow_none`. Keras
+    backends hold seeds in different dtypes (uint32, int32, int64), so a
+    seed outside that range works on one backend and overflows on another.
+
+    Args:
+        name: str. The argument's name, for the message.
+        value: the argument's value.
+        allow_none: bool. Whether None (a random seed) is accepted.
+
+    Returns:
+        `int(value)`, or None.
+    """
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value < SEED_LIMIT
+    ):
+        what = "None or an integer" if allow_none else "an integer"
+        raise ValueError(
+            f"`{name}` must be {what} in [0, 2**32). Received: {name}={value!r}"
+        )
+    return int(value)

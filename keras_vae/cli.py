@@ -22,14 +22,33 @@ the installed package: run it from a clone of the repository.
 
 User errors (an unknown preset, a missing output directory, a bad number,
 missing data...) print one `keras-vae: error: ...` line to stderr and exit
-with status 2; an interrupted command exits with status 130.
+with status 2; an interrupted command exits with status 130. Every argument
+is checked before any work (before a model or a data set is loaded where
+the check allows, and always before anything is computed or written):
+
+- seeds are integers from 0 to 2**32 - 1, on every backend;
+- counts (`-n`, `-k`, `--steps`, `--limit`, `--batch-size`, `--epochs`) are
+  at most 1,000,000, `--columns` at most 1,000 and `--scale` at most 32, and
+  a PNG is at most `MAX_IMAGE_PIXELS` (50 million) pixels;
+- test-image indices and `-n` must fit the data set's test set, and the
+  preset's input shape must be that of its images;
+- a `--split` must select at least one image;
+- `-o` must name a PNG file that can be written (its directory exists and
+  is writable; not a directory, a symbolic link or a read-only file), and
+  `--workdir` a directory that exists or can be made.
+
+A damaged preset or checkpoint is refused with an error that names the
+file. Output files are written atomically: an interrupted command leaves
+the previous file or the new one.
 """
 
 import argparse
 import contextlib
 import json
+import math
 import os
 import shlex
+import stat
 import sys
 
 PROG = "keras-vae"
@@ -44,31 +63,92 @@ class CommandError(Exception):
 
 
 # ----------------------------------------------------------------------
-# Argument types and checks.
+# Argument types and checks. Every option is checked by its `argparse`
+# type when the command line is parsed; what depends on the preset (its
+# input shape, its data set) is checked by `_inspect_preset` and
+# `_check_*` before a model or data set is loaded. Nothing is computed or
+# written before every check has passed.
+
+MAX_IMAGE_PIXELS = 50_000_000
+"""The largest PNG the image commands write, in pixels (50 megapixels,
+below Pillow's decompression-bomb limit): `-n`, `--columns`, `--steps` and
+`--scale` are refused together if the grid would be larger."""
+
+MAX_SCALE = 32
+MAX_COLUMNS = 1_000
+MAX_COUNT = 1_000_000
+"""The bound of the counts (`-n`, `-k`, `--steps`, `--limit`,
+`--batch-size`, `--epochs`)."""
+
+SEED_BOUND = 2**32
+"""Seeds are integers in [0, 2**32), the same rule on every backend."""
+
+_PADDING = 2  # Pixels around each image of a grid (`image_grid`'s default).
+_QUOTE = 40  # Characters of a received value quoted in an error message.
 
 
-def _integer(minimum, requirement):
-    """An `argparse` type: an integer >= `minimum`; `requirement` says so."""
+class _ArgumentError(CommandError):
+    """A command line that `argparse` refuses (printed in one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one `keras-vae: error:`
+    line (through `CommandError`), not a usage block."""
+
+    def error(self, message):
+        raise _ArgumentError(
+            f"{message} (`{self.prog} --help` describes the options)"
+        )
+
+
+def _quote(text):
+    """`repr(text)`, cut to a short excerpt."""
+    text = str(text)
+    if len(text) > _QUOTE:
+        return repr(text[: _QUOTE - 3] + "...")
+    return repr(text)
+
+
+def _integer(minimum, requirement, maximum=None):
+    """An `argparse` type: an integer in [minimum, maximum]; `requirement`
+    says so."""
 
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
+        if (
+            value is None
+            or value < minimum
+            or (maximum is not None and value > maximum)
+        ):
             raise argparse.ArgumentTypeError(
-                f"must be {requirement}. Received: {text!r}"
+                f"must be {requirement}. Received: {_quote(text)}"
             )
         return value
 
     return parse
 
 
-_positive_int = _integer(1, "a positive integer")
 _non_negative_int = _integer(0, "a non-negative integer")
-_at_least_two = _integer(2, "an integer >= 2 (both ends included)")
+_count = _integer(1, f"a positive integer, at most {MAX_COUNT:,}", MAX_COUNT)
+_at_least_two = _integer(
+    2, f"an integer from 2 to {MAX_COUNT:,} (both ends included)", MAX_COUNT
+)
 _paired_limit = _integer(
-    2, "an integer >= 2 (a paired standard error needs two images)"
+    2,
+    "an integer >= 2 (a paired standard error needs two images)",
+    MAX_COUNT,
+)
+_scale = _integer(1, f"a positive integer, at most {MAX_SCALE}", MAX_SCALE)
+_columns = _integer(
+    1, f"a positive integer, at most {MAX_COLUMNS:,}", MAX_COLUMNS
+)
+_seed = _integer(
+    0,
+    f"an integer from 0 to {SEED_BOUND - 1} (seeds are 32-bit)",
+    SEED_BOUND - 1,
 )
 
 
@@ -87,8 +167,10 @@ def check_output_path(path, option="-o/--output"):
         `path`.
 
     Raises:
-        CommandError: `path` does not end in `.png`, is a directory, or its
-            directory does not exist or is not writable.
+        CommandError: `path` does not end in `.png`, is a directory, a
+            symbolic link, a read-only or special file, has a name too long
+            for its file system, or its directory does not exist or is not
+            writable. The message names `path`.
 
     Example:
 
@@ -98,40 +180,127 @@ def check_output_path(path, option="-o/--output"):
     check_output_path("grid.png")
     ```
     """
+    received = f"Received: {option}={path!r}"
+    if "\0" in path:
+        raise CommandError(f"{option} contains a NUL character. {received}")
     if not path.lower().endswith(".png"):
-        raise CommandError(
-            f"{option} must name a .png file. Received: {option}={path!r}"
-        )
+        raise CommandError(f"{option} must name a .png file. {received}")
     if os.path.isdir(path):
-        raise CommandError(
-            f"{option} is a directory, not a file. Received: {option}={path!r}"
-        )
+        raise CommandError(f"{option} is a directory, not a file. {received}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         what = "does not exist (create it first)"
         if os.path.exists(directory):
             what = "is not a directory"
         raise CommandError(
-            f"the output directory {directory!r} {what}. "
-            f"Received: {option}={path!r}"
+            f"the output directory {directory!r} {what}. {received}"
         )
     if not _is_writable(directory):
         raise CommandError(
-            f"the output directory {directory!r} is not writable. "
-            f"Received: {option}={path!r}"
+            f"the output directory {directory!r} is not writable. {received}"
+        )
+    if os.path.islink(path):
+        raise CommandError(
+            f"{option} is a symbolic link: name the file to write itself "
+            f"(it would replace the link). {received}"
+        )
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise CommandError(
+                f"{option} exists and is not a regular file. {received}"
+            )
+        if not os.access(path, os.W_OK):
+            raise CommandError(
+                f"{option} exists and is read-only: make it writable or "
+                f"write another file. {received}"
+            )
+    try:
+        name_max = os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    # The atomic write goes through a temporary name of the same length.
+    if len(os.fsencode(os.path.basename(path))) > name_max:
+        raise CommandError(
+            f"{option} names a file whose name is longer than the {name_max}"
+            f" bytes its file system allows. {received}"
         )
     return path
 
 
-def _check_preset(preset):
-    """Fails early, listing the known presets, if `preset` is neither."""
+def _output(text):
+    """An `argparse` type: a PNG file that can be written."""
+    try:
+        return check_output_path(text)
+    except CommandError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _split(text):
+    """An `argparse` type: a split `keras_vae.datasets.load` accepts."""
+    try:
+        _split_size("mnist", text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _split_size(dataset, split):
+    """The number of images `split` selects of `dataset` (without loading
+    it); ValueError for a split that `keras_vae.datasets.load` refuses."""
+    from keras_vae.datasets import _load
+    from keras_vae.datasets import _registry
+
+    spec = _registry.get_spec(dataset)
+    parsed = _load._parse_split(spec, split)
+    size = spec.num_train if parsed.part == "train" else spec.num_test
+    return len(range(size)[parsed.start : parsed.stop])
+
+
+def _workdir(text):
+    """An `argparse` type: a directory that exists or can be made, and
+    written to."""
+    try:
+        return _check_workdir(text, "--workdir")
+    except CommandError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _check_workdir(path, option):
+    received = f"Received: {option}={path!r}"
+    if "\0" in path:
+        raise CommandError(f"{option} contains a NUL character. {received}")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(
+            f"{option} must be a directory; it names a file. {received}"
+        )
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise CommandError(
+            f"{option} cannot be made: {existing!r} is not a directory. "
+            f"{received}"
+        )
+    if not _is_writable(existing):
+        raise CommandError(
+            f"{option} cannot be written: the directory {existing!r} is not "
+            f"writable. {received}"
+        )
+    return path
+
+
+def _builtin_directory(preset):
+    """The directory of `preset` if it names a directory or a preset of
+    keras_vae, else a `CommandError` listing the known presets."""
+    from keras_vae.presets import PRESETS_DIR
     from keras_vae.presets import builtin_presets
 
     names = builtin_presets()
     if preset in names and os.sep not in preset:
-        return
+        return os.path.join(PRESETS_DIR, preset)
     if os.path.isdir(preset):
-        return
+        return preset
     known = ", ".join(names) if names else "none installed"
     raise CommandError(
         f"unknown preset {preset!r}: it is neither a preset of keras_vae "
@@ -140,33 +309,135 @@ def _check_preset(preset):
     )
 
 
+def _check_preset(preset):
+    """Fails early, listing the known presets, if `preset` is neither."""
+    _builtin_directory(preset)
+
+
+def _inspect_preset(preset):
+    """The metadata of `preset`, read (not loaded) to check the arguments
+    against it before any work."""
+    from keras_vae.presets import read_metadata
+
+    directory = _builtin_directory(preset)
+    try:
+        metadata = read_metadata(directory)
+    except (ValueError, OSError) as e:
+        raise CommandError(f"cannot load the preset {preset!r}: {e}") from None
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def _load_preset(preset):
     import keras_vae
 
     _check_preset(preset)
     try:
         return keras_vae.VAE.from_preset(preset)
-    except ValueError as e:  # E.g. a model safe mode refuses to rebuild.
+    except (ValueError, OSError) as e:  # A PresetError, a damaged file...
         raise CommandError(f"cannot load the preset {preset!r}: {e}") from None
 
 
-def _dataset_of(vae, args, preset=None):
-    if getattr(args, "dataset", None):
-        return args.dataset
-    dataset = vae.preset_metadata.get("dataset")
+def _input_shape(metadata):
+    """The preset's input shape from its metadata, or None."""
+    shape = metadata.get("input_shape")
+    if (
+        isinstance(shape, list)
+        and shape
+        and all(isinstance(d, int) and d > 0 for d in shape)
+    ):
+        return tuple(shape)
+    return None
+
+
+def _model_input_shape(vae):
+    return tuple(vae.encoder.input_shape[1:])
+
+
+def _dataset_of(metadata, args, preset=None):
+    """The data set to use: `--dataset`, else the preset's; checked."""
+    from keras_vae.datasets import DATASET_NAMES
+
+    preset = preset or args.preset
+    dataset = getattr(args, "dataset", None) or metadata.get("dataset")
     if not dataset:
         raise CommandError(
-            f"preset {preset or args.preset!r} names no data set in its "
-            "metadata: "
-            "pass --dataset mnist or --dataset fashion_mnist."
+            f"preset {preset!r} names no data set in its metadata: pass "
+            "--dataset mnist or --dataset fashion_mnist."
+        )
+    if dataset not in DATASET_NAMES:
+        raise CommandError(
+            f"preset {preset!r} names the data set {_quote(dataset)} in its "
+            "metadata, which keras_vae does not know: pass --dataset mnist "
+            "or --dataset fashion_mnist."
         )
     return dataset
 
 
-def _test_images(vae, args):
+def _num_test_images(dataset):
+    from keras_vae.datasets import _registry
+
+    return _registry.get_spec(dataset).num_test
+
+
+def _check_shape(preset, shape, dataset):
+    """Refuses a preset whose inputs are not the images of `dataset`."""
+    from keras_vae.datasets import _registry
+
+    expected = tuple(_registry.get_spec(dataset).image_shape) + (1,)
+    if shape is not None and tuple(shape) != expected:
+        raise CommandError(
+            f"preset {preset!r} takes inputs of shape {tuple(shape)}, but the "
+            f"{dataset} test images have shape {expected}: choose a preset "
+            "trained on those images, or another --dataset."
+        )
+
+
+def _check_grid(shape, num_images, columns, scale, options):
+    """Refuses a grid of images that is not an image or would be too big.
+
+    Args:
+        shape: tuple. The shape of one image (height, width[, channels]).
+        num_images: int. Images in the grid.
+        columns: int or None. Images per row (None: as square as possible).
+        scale: int. The enlargement of each pixel.
+        options: str. The options that set these, as the user wrote them.
+    """
+    if shape is None:
+        return
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)):
+        raise CommandError(
+            f"the preset's inputs have shape {tuple(shape)}, which is not an "
+            "image (height, width, 1 or 3 channels): there is nothing to draw."
+        )
+    if columns is None:
+        columns = math.ceil(math.sqrt(num_images))
+    rows = math.ceil(num_images / columns)
+    height = (rows * (shape[0] + _PADDING) + _PADDING) * scale
+    width = (columns * (shape[1] + _PADDING) + _PADDING) * scale
+    if height * width > MAX_IMAGE_PIXELS:
+        raise CommandError(
+            f"the image would be {width:,} x {height:,} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS:,} pixels {PROG} writes: lower "
+            f"{options}."
+        )
+
+
+def _load_checked(preset, metadata, check):
+    """Runs `check(shape)` with the preset's input shape, before loading
+    the model where the metadata tells the shape, then loads it."""
+    shape = _input_shape(metadata)
+    if shape is not None:
+        check(shape)
+    vae = _load_preset(preset)
+    if shape is None:
+        check(_model_input_shape(vae))
+    return vae
+
+
+def _test_images(dataset):
     from keras_vae import datasets
 
-    images, _ = datasets.load_binarized_test_set(_dataset_of(vae, args))
+    images, _ = datasets.load_binarized_test_set(dataset)
     return images
 
 
@@ -267,8 +538,19 @@ def sample_command(args):
     assert main(["sample", "mnist_mlp_2", "-n", "64", "-o", "samples.png"]) == 0
     ```
     """
-    check_output_path(args.output)
-    vae = _load_preset(args.preset)
+    metadata = _inspect_preset(args.preset)
+
+    def check(shape):
+        _check_grid(
+            shape,
+            args.num,
+            args.columns,
+            args.scale,
+            f"-n/--num ({args.num}), --columns ({args.columns or 'default'})"
+            f" or --scale ({args.scale})",
+        )
+
+    vae = _load_checked(args.preset, metadata, check)
     images = vae.sample(args.num, seed=args.seed)
     _write(
         args.output,
@@ -302,16 +584,34 @@ def reconstruct_command(args):
     """
     import numpy as np
 
-    check_output_path(args.output)
-    vae = _load_preset(args.preset)
-    x = _test_images(vae, args)
-    if args.num > len(x):
+    metadata = _inspect_preset(args.preset)
+    dataset = _dataset_of(metadata, args)
+    size = _num_test_images(dataset)
+    if args.num > size:
         raise CommandError(
-            f"-n/--num must be at most the number of test images, {len(x)}. "
+            f"-n/--num must be at most the number of test images, {size}. "
             f"Received: -n/--num={args.num}"
         )
     if args.seed is None:
-        _check_index("--start", args.start, len(x))
+        _check_index("--start", args.start, size)
+    num = (
+        args.num if args.seed is not None else min(args.num, size - args.start)
+    )
+
+    def check(shape):
+        _check_shape(args.preset, shape, dataset)
+        _check_grid(
+            shape,
+            2 * num,
+            2 * min(args.columns, num),
+            args.scale,
+            f"-n/--num ({args.num}), --columns ({args.columns}) or --scale "
+            f"({args.scale})",
+        )
+
+    vae = _load_checked(args.preset, metadata, check)
+    x = _test_images(dataset)
+    if args.seed is None:
         indices = np.arange(args.start, min(args.start + args.num, len(x)))
     else:
         rng = np.random.default_rng(args.seed)
@@ -354,11 +654,25 @@ def interpolate_command(args):
     """
     import numpy as np
 
-    check_output_path(args.output)
-    vae = _load_preset(args.preset)
-    x = _test_images(vae, args)
-    _check_index("--from", args.start, len(x))
-    _check_index("--to", args.end, len(x))
+    metadata = _inspect_preset(args.preset)
+    dataset = _dataset_of(metadata, args)
+    size = _num_test_images(dataset)
+    _check_index("--from", args.start, size)
+    _check_index("--to", args.end, size)
+    num = args.steps + (2 if args.originals else 0)
+
+    def check(shape):
+        _check_shape(args.preset, shape, dataset)
+        _check_grid(
+            shape,
+            num,
+            num,
+            args.scale,
+            f"--steps ({args.steps}) or --scale ({args.scale})",
+        )
+
+    vae = _load_checked(args.preset, metadata, check)
+    x = _test_images(dataset)
     ends = x[[args.start, args.end]]
     mean, _ = vae.encode(ends)
     weights = np.linspace(0.0, 1.0, args.steps, dtype="float32")[:, None]
@@ -400,8 +714,13 @@ def evaluate_command(args):
     """
     from keras_vae.evaluation import evaluate
 
-    vae = _load_preset(args.preset)
-    dataset = _dataset_of(vae, args)
+    metadata = _inspect_preset(args.preset)
+    dataset = _dataset_of(metadata, args)
+    vae = _load_checked(
+        args.preset,
+        metadata,
+        lambda shape: _check_shape(args.preset, shape, dataset),
+    )
     metrics = _estimate(evaluate, args, vae, dataset)
     metrics = {"preset": args.preset, **metrics}
     if args.json:
@@ -472,15 +791,26 @@ def compare_command(args):
     """
     from keras_vae.evaluation import compare
 
-    vaes = [_load_preset(args.preset_a), _load_preset(args.preset_b)]
     names = [args.preset_a, args.preset_b]
-    datasets = [_dataset_of(vae, args, name) for vae, name in zip(vaes, names)]
+    metadatas = [_inspect_preset(name) for name in names]
+    datasets = [
+        _dataset_of(metadata, args, name)
+        for metadata, name in zip(metadatas, names)
+    ]
     if datasets[0] != datasets[1]:
         raise CommandError(
             f"presets {names[0]!r} and {names[1]!r} model different data "
             f"sets ({datasets[0]} and {datasets[1]}): pass --dataset to "
             "compare them on one test set."
         )
+    vaes = [
+        _load_checked(
+            name,
+            metadata,
+            lambda shape, name=name: _check_shape(name, shape, datasets[0]),
+        )
+        for name, metadata in zip(names, metadatas)
+    ]
     result = _estimate(compare, args, *vaes, datasets[0])
     result = {"preset_a": names[0], "preset_b": names[1], **result}
     if args.json:
@@ -569,10 +899,13 @@ def train_command(args):
             f"unknown preset {args.preset!r} to train: the zoo trains "
             f"{', '.join(sorted(configs.PRESETS))}."
         )
-    if args.workdir is not None and os.path.isfile(args.workdir):
+    config = configs.get_config(args.preset)
+    if args.workdir is None:
+        _check_workdir(train.default_workdir(args.preset), "the work directory")
+    if args.split is not None and _split_size(config.dataset, args.split) == 0:
         raise CommandError(
-            "--workdir must be a directory; it names a file. "
-            f"Received: --workdir={args.workdir!r}"
+            f"--split selects no images of {config.dataset}: nothing to "
+            f"train on. Received: --split={_quote(args.split)}"
         )
     # The run records the equivalent `python -m zoo.train` command.
     zoo_argv = [args.preset]
@@ -593,7 +926,8 @@ def train_command(args):
             tensorboard=args.tensorboard,
             command="python -m zoo.train " + shlex.join(zoo_argv),
         )
-    except train.RunSettingsError as e:  # A bad --split, another run's...
+    except (train.RunSettingsError, train.RunFileError) as e:
+        # Another run's settings, a damaged checkpoint...
         raise CommandError(str(e)) from None
     workdir = args.workdir or train.default_workdir(args.preset)
     print(f"Done: the checkpoint is in {workdir}.")
@@ -617,14 +951,16 @@ def _add_image_options(parser, scale=2):
         "-o",
         "--output",
         required=True,
+        type=_output,
         metavar="FILE",
         help="the PNG file to write (its directory must exist)",
     )
     parser.add_argument(
         "--scale",
-        type=_positive_int,
+        type=_scale,
         default=scale,
-        help=f"enlarge each pixel to SCALE x SCALE (default: {scale})",
+        help=f"enlarge each pixel to SCALE x SCALE, 1 to {MAX_SCALE} "
+        f"(default: {scale})",
     )
 
 
@@ -636,11 +972,11 @@ def _add_dataset(parser):
     )
 
 
-def _add_likelihood_options(parser, num_samples, limit_type=_positive_int):
+def _add_likelihood_options(parser, num_samples, limit_type=_count):
     parser.add_argument(
         "-k",
         "--num-samples",
-        type=_positive_int,
+        type=_count,
         default=num_samples,
         help=f"importance samples per image (default: {num_samples})",
     )
@@ -651,15 +987,15 @@ def _add_likelihood_options(parser, num_samples, limit_type=_positive_int):
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=_count,
         default=100,
         help="test images per step (default: 100)",
     )
     parser.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=0,
-        help="seed of the importance samples (default: 0)",
+        help="seed of the importance samples, 0 to 2**32 - 1 (default: 0)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
@@ -684,7 +1020,7 @@ def build_parser():
     """
     from keras_vae.version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Variational autoencoders for Keras 3: sample, "
         "reconstruct, interpolate, evaluate, compare and train the pretrained "
@@ -716,21 +1052,22 @@ def build_parser():
     p.add_argument(
         "-n",
         "--num",
-        type=_positive_int,
+        type=_count,
         default=64,
         help="number of samples (default: 64)",
     )
     _add_image_options(p)
     p.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=0,
-        help="seed of the draws (default: 0)",
+        help="seed of the draws, 0 to 2**32 - 1 (default: 0)",
     )
     p.add_argument(
         "--columns",
-        type=_positive_int,
-        help="images per row (default: as square as possible)",
+        type=_columns,
+        help=f"images per row, 1 to {MAX_COLUMNS:,} (default: as square as "
+        "possible)",
     )
     p.set_defaults(function=sample_command)
 
@@ -745,7 +1082,7 @@ def build_parser():
     p.add_argument(
         "-n",
         "--num",
-        type=_positive_int,
+        type=_count,
         default=16,
         help="number of test images (default: 16)",
     )
@@ -758,14 +1095,15 @@ def build_parser():
     )
     p.add_argument(
         "--seed",
-        type=_non_negative_int,
-        help="pick the test images at random with this seed instead",
+        type=_seed,
+        help="pick the test images at random with this seed (0 to 2**32 - 1)"
+        " instead",
     )
     p.add_argument(
         "--columns",
-        type=_positive_int,
+        type=_columns,
         default=8,
-        help="pairs per row (default: 8)",
+        help=f"pairs per row, 1 to {MAX_COLUMNS:,} (default: 8)",
     )
     _add_dataset(p)
     p.set_defaults(function=reconstruct_command)
@@ -850,15 +1188,17 @@ def build_parser():
     )
     p.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_count,
         help="override the preset's number of epochs",
     )
     p.add_argument(
         "--workdir",
+        type=_workdir,
         help="checkpoints and logs (default: that of `python -m zoo.train`)",
     )
     p.add_argument(
         "--split",
+        type=_split,
         help="override the training split, e.g. 'train[:512]'",
     )
     p.add_argument(
@@ -894,10 +1234,14 @@ def main(argv=None):
     """
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as e:  # --help, --version, or a usage error.
+    except SystemExit as e:  # --help or --version.
         return e.code if isinstance(e.code, int) else 2
+    except CommandError as e:  # A usage error: an option's check failed.
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
     from keras_vae.datasets import ChecksumError
     from keras_vae.datasets import DatasetNotFoundError
+    from keras_vae.datasets import IdxFormatError
     from keras_vae.presets import PresetError
 
     try:
@@ -907,11 +1251,15 @@ def main(argv=None):
         PresetError,
         DatasetNotFoundError,
         ChecksumError,
+        IdxFormatError,
     ) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+    except OSError as e:  # An output that could not be written after all.
+        message = str(e)
+        if e.filename is not None and e.strerror:
+            message = f"{e.filename}: {e.strerror}"
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -37,7 +37,7 @@ def evaluate(
         dataset: str. `"mnist"` or `"fashion_mnist"`.
         num_samples: int. Importance samples per image, default 5000.
         batch_size: int. Test images per step.
-        seed: int. Seed of the importance samples, >= 0.
+        seed: int in [0, 2**32). Seed of the importance samples.
         verbose: progress bar setting of `VAE.log_likelihood`.
         limit: int or None. Evaluate on the first `limit` images only.
         progress_path: str or None. Where to save the progress of the
@@ -55,7 +55,7 @@ def evaluate(
     Raises:
         ValueError: If `dataset` is not a known data set, `num_samples`,
             `batch_size` or `limit` is not a positive integer, or `seed` is
-            not a non-negative integer.
+            not an integer in [0, 2**32).
 
     Example:
 
@@ -132,8 +132,8 @@ def compare(
         num_samples: int. Importance samples per image and model, default
             1000.
         batch_size: int. Test images per step.
-        seed: int. Seed of the importance samples, >= 0; both models get
-            the same.
+        seed: int in [0, 2**32). Seed of the importance samples; both
+            models get the same.
         verbose: progress bar setting of `VAE.log_likelihood`.
         limit: int or None. Compare on the first `limit` images only, at
             least 2.
@@ -210,7 +210,7 @@ def _test_images(dataset, limit, num_samples, batch_size, seed, minimum=1):
     _registry.get_spec(dataset, argument="dataset")
     _validation.positive_int("num_samples", num_samples)
     _validation.positive_int("batch_size", batch_size)
-    _validation.non_negative_int("seed", seed)
+    _validation.seed("seed", seed, allow_none=False)
     if limit is not None:
         limit = _validation.positive_int("limit", limit)
         if limit < minimum:

@@ -595,12 +595,21 @@ def test_console_script(tmp_path):
 
 
 def test_installed_console_script(tmp_path):
-    """`keras-vae` as pip installs it ([project.scripts] of pyproject.toml)."""
-    script = shutil.which("keras-vae")
+    """`keras-vae` as pip installs it ([project.scripts] of pyproject.toml).
+
+    Looked for beside the running Python first (a virtual environment's
+    scripts, even when it is not activated: `PYTHON=venv/bin/python bash
+    scripts/test.sh`), then on PATH.
+    """
+    beside_python = os.path.dirname(sys.executable)
+    script = shutil.which("keras-vae", path=beside_python) or shutil.which(
+        "keras-vae"
+    )
     if script is None:
         pytest.fail(
-            "the `keras-vae` console script is not on PATH: keras_vae is not "
-            "installed. Run `pip install -e .` in the repository root."
+            "the `keras-vae` console script is neither beside "
+            f"{sys.executable} nor on PATH: keras_vae is not installed. Run "
+            "`pip install -e .` in the repository root."
         )
     result = subprocess.run(
         [script, "list"],

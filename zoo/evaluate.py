@@ -30,23 +30,30 @@ import argparse
 import json
 import os
 
-import keras
-
 import keras_vae
 from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
 from keras_vae.evaluation import evaluate
 from keras_vae.utils import atomic_write
 from zoo import configs
 from zoo.train import CHECKPOINT
+from zoo.train import RunFileError
 from zoo.train import default_workdir
+from zoo.train import load_checkpoint
 
 
 def load_model(name, source="auto", workdir=None):
-    """Loads the checkpoint of a training run, or the published preset."""
+    """Loads the checkpoint of a training run, or the published preset.
+
+    Raises:
+        RunFileError: the checkpoint is damaged (the message names it).
+        FileNotFoundError: `source="checkpoint"` and there is none.
+    """
     workdir = workdir or default_workdir(name)
     checkpoint = os.path.join(workdir, CHECKPOINT)
-    if source in ("auto", "checkpoint") and os.path.exists(checkpoint):
-        return keras.saving.load_model(checkpoint), checkpoint
+    if source in ("auto", "checkpoint") and os.path.lexists(checkpoint):
+        # A damaged checkpoint is refused, naming it (never a silent
+        # fallback to the preset).
+        return load_checkpoint(workdir), checkpoint
     if source == "checkpoint":
         raise FileNotFoundError(
             f"No checkpoint at {checkpoint!r}: train it first with "
@@ -85,7 +92,10 @@ def main(argv=None):
 
     config = configs.get_config(args.preset)
     workdir = args.workdir or default_workdir(args.preset)
-    vae, origin = load_model(args.preset, args.source, workdir)
+    try:
+        vae, origin = load_model(args.preset, args.source, workdir)
+    except RunFileError as e:
+        parser.error(str(e))
     print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
     from_checkpoint = origin.endswith(CHECKPOINT)
     metrics = evaluate(

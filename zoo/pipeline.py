@@ -30,8 +30,19 @@ def _evaluated_as(evaluation, dataset, num_samples):
     a quick `zoo.evaluate -k 100` or `--limit` made since)."""
     if not os.path.exists(evaluation):
         return False
-    with open(evaluation) as f:
-        protocol = json.load(f)["protocol"]
+    try:
+        with open(evaluation) as f:
+            protocol = json.load(f)["protocol"]
+        if not isinstance(protocol, dict) or not {
+            "num_images",
+            "num_importance_samples",
+        } <= set(protocol):
+            raise ValueError("its protocol misses keys")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        # zoo.evaluate's own output, damaged: it is made again (atomically).
+        reason = " ".join(str(e).split())[:200]
+        print(f"{evaluation} is damaged ({reason}): evaluating again.")
+        return False
     return not publish.evaluation_departures(dataset, protocol, num_samples)
 
 
@@ -81,7 +92,11 @@ def main(argv=None):
     for name in args.presets:
         try:
             run(name, num_samples=args.num_samples, partial=args.partial)
-        except (train.RunSettingsError, publish.PublishError) as e:
+        except (
+            train.RunSettingsError,
+            train.RunFileError,
+            publish.PublishError,
+        ) as e:
             parser.error(f"{name}: {e}")
 
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 
-import keras
 import numpy as np
 
 from keras_vae import datasets
@@ -34,7 +33,9 @@ from keras_vae.presets import save_preset
 from keras_vae.utils import save_image_grid
 from keras_vae.utils.environment import describe_hardware
 from zoo import configs
+from zoo.train import RunFileError
 from zoo.train import default_workdir
+from zoo.train import load_checkpoint
 from zoo.train import read_state
 
 
@@ -267,6 +268,7 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
         FileNotFoundError: If the run has no checkpoint or no evaluation.
         PublishError: If the evaluation is older than the checkpoint, or
             the run departs from the protocol and `partial` is False.
+        RunFileError: If the checkpoint or `state.json` is damaged.
     """
     config = configs.get_config(name)
     workdir = workdir or default_workdir(name)
@@ -287,7 +289,7 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
     with open(evaluation) as f:
         metrics = json.load(f)
     state = read_state(workdir)
-    vae = keras.saving.load_model(checkpoint)
+    vae = load_checkpoint(workdir)
     protocol = metrics.pop("protocol")
     found = departures(config, state, protocol)
     if found and not partial:
@@ -385,7 +387,7 @@ def main(argv=None):
             hardware=args.hardware,
             partial=args.partial,
         )
-    except (FileNotFoundError, PublishError) as e:
+    except (FileNotFoundError, PublishError, RunFileError) as e:
         parser.error(str(e))
 
 

@@ -8,7 +8,12 @@ the model, the optimizer's state (its step counter tells how many epochs
 are done) and the state of the sampling noise. Started again with the same
 command, a run loads it and continues with the next epoch, whose data order
 and binarization are a pure function of the preset's seed and the epoch
-number, so it ends where an uninterrupted run would. TensorBoard logs
+number, so it ends where an uninterrupted run would. A run killed at any
+point (SIGKILL included) leaves the previous checkpoint and `state.json`
+or the new ones, whole; the temporary file of a killed write is removed by
+the next one. A damaged checkpoint or state (a disk error, a bad copy) is
+refused with an error that names the file and what to do; zoo.train never
+deletes it. TensorBoard logs
 (scalars and a grid of samples every epoch) go to `<workdir>/logs`.
 
 Data: the preset's training split with dynamic binarization (a fresh
@@ -21,6 +26,7 @@ import json
 import math
 import os
 import shlex
+import stat
 import sys
 import threading
 import time
@@ -32,13 +38,17 @@ from keras_vae import _validation
 from keras_vae import datasets
 from keras_vae.utils import atomic_write
 from keras_vae.utils import image_grid
+from keras_vae.utils._damaged import check_keras_file
+from keras_vae.utils._damaged import load_model_or_raise
 from keras_vae.utils.environment import describe_hardware
 from keras_vae.utils.environment import environment_versions
+from keras_vae.utils.files import atomic_path
 from zoo import configs
 from zoo.architectures import ARCHITECTURES
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
+_LEGACY_TEMPORARY = ".checkpoint.tmp.keras"  # Of the zoo.train of 2026-11.
 RUNS_DIR_ENV = "KERAS_VAE_RUNS_DIR"
 
 
@@ -251,25 +261,108 @@ def new_state():
     return {"wall_time_s": 0.0, "epochs": [], "epochs_done": 0}
 
 
+class RunFileError(ValueError):
+    """A run's `checkpoint.keras` or `state.json` is damaged (truncated or
+    corrupt) or cannot be loaded: the message names the file and says what
+    to do. zoo.train never deletes such a file itself."""
+
+
+def _checkpoint_hint(path):
+    return (
+        f"To start this run afresh, move it away (e.g. `mv {path} "
+        f"{path}.damaged`) and run the same command again; or put back a "
+        "good copy to resume. zoo.train deletes nothing."
+    )
+
+
+def check_checkpoint(workdir):
+    """Refuses a damaged `<workdir>/checkpoint.keras` (before any work).
+
+    Raises:
+        RunFileError: naming the checkpoint, and what to do about it.
+    """
+    path = os.path.join(workdir, CHECKPOINT)
+    check_keras_file(path, RunFileError, _checkpoint_hint(path))
+
+
+def load_checkpoint(workdir):
+    """The model of `<workdir>/checkpoint.keras`, optimizer state included.
+
+    Raises:
+        RunFileError: the checkpoint is missing, damaged or cannot be
+            loaded (the message names it and says what to do).
+    """
+    path = os.path.join(workdir, CHECKPOINT)
+    return load_model_or_raise(path, RunFileError, _checkpoint_hint(path))
+
+
+def _state_is_valid(state):
+    return (
+        isinstance(state, dict)
+        and isinstance(state.get("epochs", []), list)
+        and all(isinstance(e, dict) for e in state.get("epochs", []))
+        and isinstance(state.get("epochs_done", 0), int)
+        and isinstance(state.get("wall_time_s", 0.0), (int, float))
+        and isinstance(state.get("settings", {}), dict)
+    )
+
+
 def read_state(workdir):
+    """The run's `state.json`, or a new state where there is none.
+
+    Raises:
+        RunFileError: `state.json` is damaged (not JSON, or not a state):
+            the message names it and says what to do.
+    """
     path = os.path.join(workdir, STATE)
     if not os.path.exists(path):
         return new_state()
-    with open(path) as f:
-        return json.load(f)
+    hint = (
+        f"Move it away (e.g. `mv {path} {path}.damaged`) and run the same "
+        "command again: the run resumes from its checkpoint, without the "
+        "log of its earlier epochs. zoo.train deletes nothing."
+    )
+    try:
+        with open(path, "rb") as f:
+            state = json.loads(f.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        reason = " ".join(str(e).split())[:200]
+        raise RunFileError(
+            f"{path} is damaged (truncated or corrupt: not valid JSON, "
+            f"{reason}). {hint}"
+        ) from None
+    except OSError as e:
+        raise RunFileError(f"{path} cannot be read: {e.strerror}.") from None
+    if not _state_is_valid(state):
+        raise RunFileError(
+            f"{path} is damaged: it does not hold the state of a run (a "
+            f"JSON object with `epochs`, `epochs_done`...). {hint}"
+        )
+    return state
 
 
 def write_state(workdir, state):
+    """Writes `<workdir>/state.json` atomically (old or new, never half)."""
     with atomic_write(os.path.join(workdir, STATE), "w") as f:
         json.dump(state, f, indent=2)
 
 
 def save_checkpoint(vae, workdir):
-    """Saves model and optimizer to `<workdir>/checkpoint.keras`, atomically."""
+    """Saves model and optimizer to `<workdir>/checkpoint.keras`, atomically.
+
+    Written beside it under a temporary name of this process (see
+    `keras_vae.utils.files`), synced and renamed onto it: a save killed at
+    any point leaves the previous checkpoint whole, and its temporary file
+    is removed by the next save.
+    """
     path = os.path.join(workdir, CHECKPOINT)
-    temporary = os.path.join(workdir, ".checkpoint.tmp.keras")
-    vae.save(temporary)
-    os.replace(temporary, path)
+    with atomic_path(path, keep_extension=True) as temporary:
+        vae.save(temporary)
+    # The fixed temporary name of earlier versions, left by a killed save.
+    legacy = os.path.join(workdir, _LEGACY_TEMPORARY)
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(legacy).st_mode):
+            os.remove(legacy)
 
 
 class TensorBoardLog(keras.callbacks.Callback):
@@ -384,17 +477,30 @@ def train(
         verbose = 1 if sys.stdout.isatty() else 2
     try:
         epochs = _validation.positive_int("epochs", epochs)
+    except ValueError as e:
+        raise RunSettingsError(str(e)) from None
+    checkpoint = os.path.join(workdir, CHECKPOINT)
+    # A damaged checkpoint or state is refused before any work. A state
+    # without its checkpoint belongs to a run that is gone.
+    if os.path.lexists(checkpoint):
+        check_checkpoint(workdir)
+        state = read_state(workdir)
+    else:
+        state = new_state()
+    try:
         num_train = len(datasets.load(config.dataset, split)[0])
     except (datasets.ChecksumError, datasets.IdxFormatError):
         raise  # Damaged data files, not bad settings.
-    except ValueError as e:  # `epochs` or `split`.
+    except ValueError as e:  # `split`.
         raise RunSettingsError(str(e)) from None
+    if num_train == 0:
+        raise RunSettingsError(
+            f"`split` selects no images of {config.dataset}: nothing to "
+            f"train on. Received: split={split!r}"
+        )
 
     os.makedirs(workdir, exist_ok=True)
     steps_per_epoch = math.ceil(num_train / config.batch_size)
-    checkpoint = os.path.join(workdir, CHECKPOINT)
-    # A state without its checkpoint belongs to a run that is gone.
-    state = read_state(workdir) if os.path.exists(checkpoint) else new_state()
     # The learning-rate schedule follows `epochs`, and the epochs done are
     # counted in steps of `split`: a run resumes with what it started with.
     settings = {"epochs": epochs, "split": split}
@@ -410,7 +516,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     with distribution_scope(distribute):
         if os.path.exists(checkpoint):
-            vae = keras.saving.load_model(checkpoint)
+            vae = load_checkpoint(workdir)
             _check_schedule(vae, epochs * steps_per_epoch, workdir, settings)
             done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
             start = done // steps_per_epoch
@@ -511,7 +617,7 @@ def main(argv=None):
             tensorboard=not args.no_tensorboard,
             distribute=args.distribute,
         )
-    except RunSettingsError as e:
+    except (RunSettingsError, RunFileError) as e:
         parser.error(str(e))
 
 

@@ -1,35 +1,147 @@
+import inspect
 import math
+import sys
 
 import keras
 import numpy as np
 
 
-def check_finite(name, data):
-    """Raises a ValueError if an array argument holds NaN or inf.
+def check_data(name, data, likelihood=None, support=None):
+    """Raises a ValueError if array data is not finite or leaves a support.
 
-    Arrays (numpy or backend tensors) are checked; data sets, generators and
-    other iterables are left to `NaNGuard`, which watches the loss.
+    The one check of the data a VAE is given, in `fit`, `evaluate`,
+    `predict` and its inference methods: every value must be finite (no
+    NaN, no inf) and, where a likelihood has a bounded support, lie in it
+    (the Bernoulli likelihood needs values in [0, 1]: 8-bit pixels scored
+    by it give meaningless, hugely negative log-likelihoods). It costs a
+    minimum and a maximum over the values; the positions of bad values are
+    searched only to describe them.
+
+    Arrays (numpy or backend tensors) are checked, of any real or integer
+    dtype; other values (data sets, generators) are left alone: see
+    `BatchChecks` for those.
 
     Args:
         name: str. The argument's name, for the message.
         data: the argument's value.
+        likelihood: str or None. The likelihood whose support is checked,
+            for the message.
+        support: a pair `(low, high)` or None. The closed interval the
+            values must lie in; None accepts any finite value.
+
+    Raises:
+        ValueError: `data` holds NaN or inf, or values outside `support`.
     """
     if data is None or not hasattr(data, "shape") or not hasattr(data, "dtype"):
         return
     try:
         array = np.asarray(keras.ops.convert_to_numpy(data))
-    except Exception:  # Not convertible (a dataset, a generator): skip.
+    except Exception:  # Not convertible (a symbolic tensor): skip.
         return
-    if not np.issubdtype(array.dtype, np.floating):
+    kind = array.dtype.kind
+    if array.size == 0 or kind not in "biuf" or (kind != "f" and not support):
         return
-    bad = ~np.isfinite(array)
-    if bad.any():
+    low, high = array.min(), array.max()  # NaN, if any, propagates.
+    if kind == "f" and not (np.isfinite(low) and np.isfinite(high)):
+        bad = ~np.isfinite(array)
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"`{name}` contains {int(bad.sum())} non-finite value(s) (NaN or "
             f"inf), the first at index {first}. A VAE cannot learn from "
             "them: clean or impute the data first."
         )
+    if support is None:
+        return
+    lower, upper = support
+    if low < lower or high > upper:
+        outside = (array < lower) | (array > upper)
+        first = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"The {likelihood!r} likelihood needs data in "
+            f"[{lower:g}, {upper:g}], but `{name}` ({array.dtype}) holds "
+            f"values from {float(low):g} to {float(high):g}: "
+            f"{int(outside.sum())} value(s) outside, the first at index "
+            f"{first}. Scale the data first, e.g. `x / 255.0` for 8-bit "
+            "images, or choose a likelihood for the data's range."
+        )
+
+
+def _first_component(batch):
+    """The data of a batch that may be an `(x, ...)` tuple."""
+    if isinstance(batch, (tuple, list)) and batch:
+        return batch[0]
+    return batch
+
+
+class BatchChecks:
+    """Checks the batches of data sets and generators as they are drawn.
+
+    Arrays are checked up front (`check_data`); a `tf.data.Dataset` or a
+    Python generator is wrapped so that `check` sees each batch as `fit`
+    draws it (for data sets, through a `tf.numpy_function` in a `map`, on
+    every Keras backend). An error raised there may reach the caller
+    wrapped in the data pipeline's own exception; the first one is kept
+    so that `reraise` can raise it as itself. Other inputs
+    (`keras.utils.PyDataset`, a torch `DataLoader`...) pass unchecked.
+
+    Args:
+        check: callable `(name, batch)`, raising ValueError for bad data.
+    """
+
+    def __init__(self, check):
+        self._check = check
+        self.error = None
+        self.watching = False  # Whether `wrap` wrapped anything.
+
+    def wrap(self, name, data):
+        """`data`, checked batch by batch if it is a data set or generator."""
+        if inspect.isgenerator(data):
+            self.watching = True
+            return self._generator(name, data)
+        tf = sys.modules.get("tensorflow")  # Not imported: no tf.data.
+        if tf is not None and isinstance(data, tf.data.Dataset):
+            wrapped = self._dataset(name, data, tf)
+            self.watching = wrapped is not data
+            return wrapped
+        return data
+
+    def reraise(self):
+        """Raises the first refusal, if a batch was refused."""
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error from None
+
+    def _run(self, name, batch):
+        try:
+            self._check(name, batch)
+        except ValueError as error:
+            if self.error is None:
+                self.error = error
+            raise
+
+    def _generator(self, name, generator):
+        for batch in generator:
+            self._run(name, _first_component(batch))
+            yield batch
+
+    def _dataset(self, name, dataset, tf):
+        spec = dataset.element_spec
+        is_tuple = isinstance(spec, tuple) and len(spec) > 0
+        if not isinstance(spec[0] if is_tuple else spec, tf.TensorSpec):
+            return dataset  # Nested or dict elements: not a VAE's data.
+
+        def check(batch):
+            self._run(name, batch)
+            return np.array(True)
+
+        def checked(x):
+            done = tf.numpy_function(check, [x], tf.bool, stateful=True)
+            with tf.control_dependencies([done]):
+                return tf.identity(x)
+
+        if is_tuple:
+            return dataset.map(lambda x, *rest: (checked(x), *rest))
+        return dataset.map(checked)
 
 
 class NaNGuard(keras.callbacks.Callback):

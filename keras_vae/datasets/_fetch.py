@@ -1,11 +1,16 @@
 """`fetch`: download, verify and cache the original dataset files."""
 
+import contextlib
 import errno
 import gzip
 import hashlib
+import json
 import os
 import pathlib
+import re
 import shutil
+import socket
+import stat
 import tempfile
 import time
 import zlib
@@ -14,6 +19,8 @@ from keras_vae.datasets import _cache
 from keras_vae.datasets import _registry
 from keras_vae.datasets._errors import ChecksumError
 from keras_vae.datasets._errors import FetchError
+from keras_vae.utils.files import exchange as _exchange
+from keras_vae.utils.files import pid_alive
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
@@ -63,9 +70,12 @@ def fetch(
     The fetch is idempotent: a dataset whose cache entry is complete and
     verifies is left as is ("already present, verified"). It is atomic: the
     entry is assembled in a scratch directory beside the cache entry and
-    moved into place with one `os.replace` once every file has verified, so
-    an interrupted fetch leaves nothing a later `load` would accept. Scratch
-    directories of dead fetches are removed by the next fetch.
+    put in place in one atomic step once every file has verified (on
+    Linux, a previous entry and the new one swap places atomically), so a
+    fetch interrupted at any point, even by SIGKILL, leaves the previous
+    entry or the new one, never a partial one. Scratch directories of dead
+    fetches (recognised by a marker file inside) are removed by the next
+    fetch.
 
     The same as `python -m keras_vae.datasets fetch NAME [NAME ...]`.
 
@@ -118,6 +128,8 @@ def _printer(verbose):
 
 def _fetch_one(spec, root, *, log, force, apt_update):
     final = root / "datasets" / spec.name
+    if final.parent.is_dir():
+        _remove_stale_scratch(final.parent, spec.name)
     if not force:
         start = time.perf_counter()
         reason = _cache.verify_entry(final, spec)
@@ -132,13 +144,8 @@ def _fetch_one(spec, root, *, log, force, apt_update):
             log(f"{spec.name}: cached copy rejected ({reason}); fetching again")
     datasets_root = final.parent
     datasets_root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_scratch(datasets_root, spec.name)
     start = time.perf_counter()
-    scratch = pathlib.Path(
-        tempfile.mkdtemp(
-            prefix=f".fetch-{spec.name}-{os.getpid()}-", dir=datasets_root
-        )
-    )
+    scratch = _make_scratch(datasets_root, spec, final)
     try:
         download_dir = scratch / "download"
         download_dir.mkdir()
@@ -175,7 +182,7 @@ def _fetch_one(spec, root, *, log, force, apt_update):
         seconds = time.perf_counter() - start
         log(f"{spec.name}: verified and cached in {final} ({seconds:.1f} s)")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _remove_scratch(scratch)
     return final
 
 
@@ -206,14 +213,24 @@ def _decode_into(src, dst):
 
 
 def _install(staged, final, scratch):
-    """Moves `staged` to `final`, moving any previous entry into scratch."""
+    """Puts `staged` in place of `final` in one atomic step.
+
+    Where the file system can exchange two directories atomically (Linux's
+    `renameat2`), a previous entry and the new one swap places, so that
+    `final` is at every instant the old entry or the new one; the old one
+    ends in the scratch directory. Elsewhere the previous entry is moved
+    into the scratch directory first, and the new one into place next.
+    """
     for attempt in range(5):
         if final.exists() or final.is_symlink():
+            if _exchange(staged, final):
+                _fsync_dir(final.parent)
+                return
             os.replace(final, scratch / f"previous-{attempt}")
         try:
             os.replace(staged, final)
         except OSError as e:
-            # Another process installed an entry in between: move it aside.
+            # Another process installed an entry in between: swap again.
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 continue
             raise
@@ -235,25 +252,118 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def _pid_alive(pid):
-    if pid == os.getpid():
-        return True
+SCRATCH_MARKER = ".keras_vae_fetch_scratch.json"
+"""The file inside a fetch's scratch directory that proves fetch made it."""
+
+_SCRATCH_PURPOSE = "keras_vae.datasets.fetch scratch directory"
+
+
+def _scratch_pattern(name):
+    """Exact names of the scratch directories of fetches of `name`."""
+    return re.compile(
+        re.escape(f".fetch-{name}-") + r"([1-9][0-9]{0,9})-[a-z0-9_]{8}"
+    )
+
+
+def _make_scratch(datasets_root, spec, final):
+    """A new scratch directory beside `final`, with its marker inside."""
+    scratch = pathlib.Path(
+        tempfile.mkdtemp(
+            prefix=f".fetch-{spec.name}-{os.getpid()}-", dir=datasets_root
+        )
+    )
+    marker = {
+        "purpose": _SCRATCH_PURPOSE,
+        "target": os.fspath(final),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "created": time.time(),
+    }
+    temporary = scratch / (SCRATCH_MARKER + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(marker, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, scratch / SCRATCH_MARKER)
+    return scratch
+
+
+def _read_marker(scratch):
+    path = scratch / SCRATCH_MARKER
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        with open(path, encoding="utf-8") as f:
+            marker = json.loads(f.read(4096))
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
+
+
+def _remove_scratch(scratch):
+    """Removes a scratch directory, its marker last: a removal cut short
+    leaves a directory the next fetch still recognises as its own."""
+    try:
+        entries = os.listdir(scratch)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry == SCRATCH_MARKER:
+            continue
+        path = scratch / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(scratch / SCRATCH_MARKER)
+    with contextlib.suppress(OSError):
+        os.rmdir(scratch)
 
 
 def _remove_stale_scratch(datasets_root, name):
-    """Removes scratch directories left by fetches that died."""
-    prefix = f".fetch-{name}-"
-    for path in datasets_root.iterdir():
-        if not path.name.startswith(prefix) or not path.is_dir():
+    """Removes the scratch directories left by fetches of `name` that died.
+
+    A directory qualifies only if its name is exactly that of a scratch
+    directory of `name` (`.fetch-<name>-<pid>-<8 characters>`), it is not
+    a symbolic link, and either it holds the marker `fetch` writes first,
+    naming this cache entry and a process of this host that no longer
+    runs, or it holds nothing but (part of) that marker (a fetch killed
+    while making it; the pid of its name must be dead). Anything else is
+    left alone.
+    """
+    pattern = _scratch_pattern(name)
+    final = os.fspath(datasets_root / name)
+    for entry in sorted(os.listdir(datasets_root)):
+        match = pattern.fullmatch(entry)
+        if match is None:
             continue
-        pid = path.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and _pid_alive(int(pid)):
+        path = datasets_root / entry
+        if path.is_symlink() or not path.is_dir():
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        pid = int(match.group(1))
+        try:
+            entries = set(os.listdir(path))
+        except OSError:
+            continue
+        if entries <= {SCRATCH_MARKER, SCRATCH_MARKER + ".tmp"}:
+            # Killed while making it: nothing but (part of) its marker.
+            if not pid_alive(pid):
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        os.remove(path / entry)
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+            continue
+        marker = _read_marker(path)
+        if (
+            marker is None
+            or marker.get("purpose") != _SCRATCH_PURPOSE
+            or marker.get("target") != final
+            or marker.get("pid") != pid
+            or marker.get("host") != socket.gethostname()
+            or pid_alive(pid)
+        ):
+            continue
+        _remove_scratch(path)

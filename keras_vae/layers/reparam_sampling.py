@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae import _validation
@@ -7,6 +8,30 @@ from keras_vae._seed_state import SeedStateMixin
 from keras_vae._warmup import KLWarmupMixin
 
 _INFERENCE_MODES = ("sample", "mean")
+
+
+def _seed_state(seed, dtype):
+    """The state `[seed, 0]` of a seed generator, in its `dtype`.
+
+    Seeds are 32-bit (see `keras_vae._validation.seed`); a backend whose
+    seed dtype is int32 (torch) holds those from 2**31 up as their two's
+    complement, which it reads back as the same 32 bits, as Keras does
+    for an int `seed` argument: the noise is that of the seed.
+    """
+    return np.array([seed, 0], dtype="uint32").astype(dtype)
+
+
+def _seed_generator(seed):
+    """A `keras.random.SeedGenerator` for a checked `seed`, on every backend.
+
+    `keras.random.SeedGenerator(seed)` itself overflows on torch for seeds
+    from 2**31 up; for smaller seeds and None it is used as is.
+    """
+    if seed is None or seed < 2**31:
+        return keras.random.SeedGenerator(seed)
+    generator = keras.random.SeedGenerator(0)
+    generator.state.assign(_seed_state(seed, generator.state.dtype))
+    return generator
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -50,7 +75,8 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
             `"sample"` (default) draws as in training, `"mean"` returns the
             mean (repeated `num_samples` times if `num_samples > 1`), which
             makes inference deterministic.
-        seed: int or None. Seed of the layer's `SeedGenerator`.
+        seed: int in [0, 2**32) or None. Seed of the layer's
+            `SeedGenerator`; None draws a random one.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -105,8 +131,8 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
         self.inference = _validation.one_of(
             "inference", inference, _INFERENCE_MODES
         )
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed = _validation.seed("seed", seed)
+        self.seed_generator = _seed_generator(self.seed)
 
     def _check_input_shapes(self, shapes):
         is_pair = isinstance(shapes, (list, tuple)) and len(shapes) == 2

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_vae.layers.reparam_sampling import ReparamSampling
+from keras_vae.layers.reparam_sampling import _seed_state
 from keras_vae.utils import atomic_write
 
 
@@ -22,7 +23,7 @@ class ImportanceWeights(keras.Model):
     Args:
         vae: the `keras_vae.VAE` whose weights to use.
         samples_per_step: int. Samples per example per call.
-        seed: int or None. Seed of the importance samples.
+        seed: int in [0, 2**32) or None. Seed of the importance samples.
     """
 
     def __init__(self, vae, samples_per_step, seed=None, **kwargs):
@@ -60,7 +61,7 @@ class ImportanceWeights(keras.Model):
         if seed is not None:
             state = self.sampler.seed_generator.state
             # The state `keras.random.SeedGenerator(seed)` starts from.
-            state.assign(np.array([seed, 0], dtype=state.dtype))
+            state.assign(_seed_state(seed, state.dtype))
 
     def log_likelihood(
         self, x, num_samples, batch_size, verbose="auto", progress_path=None

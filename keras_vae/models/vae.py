@@ -8,12 +8,22 @@ from keras_vae import _validation
 from keras_vae import ops as vae_ops
 from keras_vae._seed_state import SeedStateMixin
 from keras_vae._warmup import KLWarmupMixin
+from keras_vae.callbacks.nan_guard import BatchChecks
 from keras_vae.callbacks.nan_guard import NaNGuard
-from keras_vae.callbacks.nan_guard import check_finite
+from keras_vae.callbacks.nan_guard import check_data
 from keras_vae.layers.gaussian_encoder_head import GaussianEncoderHead
 from keras_vae.layers.reparam_sampling import ReparamSampling
+from keras_vae.layers.reparam_sampling import _seed_generator
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned")
+# The values the data of each likelihood may take: a closed interval, or
+# None for any finite value (every likelihood refuses NaN and inf). The
+# one place that says it, read by `VAE._check_data`.
+_SUPPORTS = {
+    "bernoulli": (0.0, 1.0),
+    "gaussian": None,
+    "gaussian_learned": None,
+}
 OBJECTIVES = ("elbo", "iwae")
 
 _TARGETS_ERROR = (
@@ -105,7 +115,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             Default 1.
         parameterization: str. Variance parameterization of the encoder
             head, `"log_var"` (default) or `"softplus"`.
-        seed: int or None. Seed of the sampling noise.
+        seed: int in [0, 2**32) or None. Seed of the sampling noise (and,
+            plus one, of `sample`'s prior draws); None draws a random one.
         **kwargs: base model arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -177,7 +188,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.objective = _validation.one_of("objective", objective, OBJECTIVES)
         self.num_samples = _validation.positive_int("num_samples", num_samples)
         self.parameterization = parameterization
-        self.seed = seed
+        self.seed = _validation.seed("seed", seed)
 
         self.encoder = encoder
         self.decoder = decoder
@@ -195,8 +206,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             dtype=self.dtype_policy,
             name="sampler",
         )
-        self.prior_seed_generator = keras.random.SeedGenerator(
-            None if seed is None else seed + 1
+        # `% 2**32` keeps seed 2**32 - 1 valid (and every other stream).
+        self.prior_seed_generator = _seed_generator(
+            None if self.seed is None else (self.seed + 1) % 2**32
         )
         if self.likelihood == "gaussian_learned":
             self.observation_log_var = _LearnedLogVariance(
@@ -357,12 +369,25 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         return loss
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """Trains the model, as `keras.Model.fit`, with two safety nets.
+        """Trains the model, as `keras.Model.fit`, with safety nets.
 
-        Arrays holding NaN or inf are refused up front with an error that
-        says where, and a `keras_vae.callbacks.NaNGuard` is added to the
-        callbacks (unless one is there, or `keras.callbacks.TerminateOnNaN`)
-        so that a loss that turns NaN stops training with a clear error
+        The data is checked before it is trained on: every value must be
+        finite, and in the support of the likelihood (`[0, 1]` for
+        `"bernoulli"`; any finite value for the Gaussian ones). Arrays
+        (`x`, `validation_data`, or its first element if it is a tuple)
+        are checked up front; the batches of a `tf.data.Dataset` or a
+        Python generator are checked as they are drawn, on every backend
+        (a refused batch leaves the model's variables as they were before
+        the call). Other inputs (a `keras.utils.PyDataset`, a torch
+        `DataLoader`) are not checked batch by batch.
+
+        With `num_samples > 1`, the memory a training step needs is
+        estimated first (from the batch size, `num_samples` and the
+        decoder's activations) and compared with the available memory
+        (`MemAvailable` of `/proc/meminfo`; no check where it cannot be
+        read). A `keras_vae.callbacks.NaNGuard` is added to the callbacks
+        (unless one is there, or `keras.callbacks.TerminateOnNaN`), so
+        that a loss that turns NaN stops training with a clear error
         instead of running on silently.
 
         Args:
@@ -375,6 +400,12 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         Returns:
             A `keras.callbacks.History`.
+
+        Raises:
+            ValueError: the data holds NaN or inf, or values outside the
+                likelihood's support (the message gives the range needed
+                and the range found), or a training step with
+                `num_samples` samples per example would not fit in memory.
 
         Example:
 
@@ -400,21 +431,211 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             raise ValueError(
                 _SAMPLE_WEIGHT_ERROR.format(kwargs["sample_weight"])
             )
-        check_finite("x", x)
+        checks = self._batch_checks(check_memory=True)
+        self._check_data("x", x)
         if hasattr(x, "shape"):
             self._check_data_shape(x.shape)
-        validation_data = kwargs.get("validation_data")
-        if validation_data is not None and not isinstance(
-            validation_data, tuple
-        ):
-            check_finite("validation_data", validation_data)
+            batch_size = args[0] if args else kwargs.get("batch_size")
+            # Keras's default batch size for arrays is 32.
+            self._check_memory(batch_size or 32, tuple(x.shape))
+        x = checks.wrap("x", x)
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._checked_data(
+                "validation_data", kwargs["validation_data"], checks
+            )
         if len(args) < 4:  # `callbacks` was not given positionally.
             callbacks = list(kwargs.pop("callbacks", None) or [])
             guards = (NaNGuard, keras.callbacks.TerminateOnNaN)
             if not any(isinstance(c, guards) for c in callbacks):
                 callbacks.append(NaNGuard())
             kwargs["callbacks"] = callbacks
-        return super().fit(x, y, *args, **kwargs)
+        return self._refusable(
+            lambda: super(VAE, self).fit(x, y, *args, **kwargs), checks
+        )
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """Evaluates the model, as `keras.Model.evaluate`, on checked data.
+
+        The data is checked as `fit` checks it: arrays up front, the
+        batches of a `tf.data.Dataset` or a Python generator as they are
+        drawn.
+
+        Args:
+            x: the data, as for `fit`.
+            y: must be `None` unless `compile()` was given a `loss`.
+            *args: further positional arguments of `keras.Model.evaluate`.
+            **kwargs: keyword arguments of `keras.Model.evaluate`.
+
+        Returns:
+            What `keras.Model.evaluate` returns: the loss and metrics
+            (`reconstruction`, `kl`, `elbo`).
+
+        Raises:
+            ValueError: the data holds NaN or inf, or values outside the
+                likelihood's support.
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        vae.compile(optimizer="adam")
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        logs = vae.evaluate(x, verbose=0, return_dict=True)
+        ```
+        """
+        if kwargs.get("_use_cached_eval_dataset"):
+            # `fit`'s validation, on data that `fit` checked already.
+            return super().evaluate(x, y, *args, **kwargs)
+        checks = self._batch_checks()
+        x = self._checked_data("x", x, checks)
+        return self._refusable(
+            lambda: super(VAE, self).evaluate(x, y, *args, **kwargs), checks
+        )
+
+    def predict(self, x, *args, **kwargs):
+        """The decoder's output for data, as `keras.Model.predict`.
+
+        The data is checked as `fit` checks it. For images, prefer
+        `reconstruct`: `predict` returns the likelihood's parameters
+        (logits, for Bernoulli), with a sample axis if `num_samples > 1`.
+
+        Args:
+            x: the data, as for `fit`.
+            *args: further positional arguments of `keras.Model.predict`.
+            **kwargs: keyword arguments of `keras.Model.predict`.
+
+        Returns:
+            A numpy array, as `keras.Model.predict` returns.
+
+        Raises:
+            ValueError: the data holds NaN or inf, or values outside the
+                likelihood's support.
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        logits = vae.predict(x, verbose=0)  # (8, 6)
+        ```
+        """
+        checks = self._batch_checks()
+        x = self._checked_data("x", x, checks)
+        return self._refusable(
+            lambda: super(VAE, self).predict(x, *args, **kwargs), checks
+        )
+
+    def __call__(self, *args, **kwargs):
+        # Numpy data is checked (cheap, and it is the user's own data);
+        # tensors are not: they come from training steps, where a check
+        # would cost a device sync, or are symbolic.
+        inputs = args[0] if args else kwargs.get("inputs")
+        if isinstance(inputs, np.ndarray):
+            self._check_data("inputs", inputs)
+        return super().__call__(*args, **kwargs)
+
+    # ------------------------------------------------------------------
+    # Checks of the data and of the memory a training step needs.
+
+    def _check_data(self, name, data):
+        """Refuses array data that is not finite or not in the support."""
+        check_data(
+            name,
+            data,
+            likelihood=self.likelihood,
+            support=_SUPPORTS[self.likelihood],
+        )
+
+    def _batch_checks(self, check_memory=False):
+        """A `BatchChecks` for this model's data. With `check_memory`, the
+        first batch of `x` is also checked against the available memory
+        (for data sets and generators, whose batch size is known then)."""
+        pending = [check_memory]
+
+        def check(name, batch):
+            self._check_data(name, batch)
+            if pending[0] and name == "x" and hasattr(batch, "shape"):
+                pending[0] = False
+                shape = tuple(batch.shape)
+                self._check_memory(shape[0], shape)
+
+        return BatchChecks(check)
+
+    def _refusable(self, run, checks):
+        """Runs `run()`, a Keras loop over data that `checks` watches, so
+        that a refused batch raises its own ValueError (not the data
+        pipeline's error around it) and leaves the model's variables as
+        they were before the call. (Keras's JAX trainer holds the values
+        apart from the variables while it loops; an error raised by the
+        data there would leave the variables empty.)"""
+        snapshot = None
+        if checks.watching:
+            variables = list(self.variables) + list(self.metrics_variables)
+            if getattr(self, "optimizer", None) is not None:
+                variables += list(self.optimizer.variables)
+            try:
+                snapshot = [(v, ops.convert_to_numpy(v)) for v in variables]
+            except Exception:  # E.g. values mirrored over devices: none.
+                snapshot = None
+        try:
+            return run()
+        except Exception:
+            if checks.error is not None and snapshot is not None:
+                for variable, value in snapshot:
+                    variable.assign(value)
+            checks.reraise()
+            raise
+
+    def _checked_data(self, name, data, checks):
+        """`data` checked now if it is an array (or a tuple of arrays),
+        else wrapped to be checked batch by batch."""
+        if isinstance(data, (tuple, list)) and data:
+            self._check_data(name, data[0])
+            return data
+        self._check_data(name, data)
+        return checks.wrap(name, data)
+
+    def _check_memory(self, batch_size, data_shape):
+        """Refuses a `num_samples` whose training step cannot fit in the
+        available memory; a no-op for one sample, or where the available
+        memory is unknown."""
+        if self.num_samples == 1:
+            return
+        available = _available_memory()
+        if available is None:
+            return
+        per_sample = _activations_per_example(self.decoder)
+        if per_sample is None:  # Unknown: the data's size instead.
+            per_sample = math.prod(d or 1 for d in data_shape[1:])
+        needed = (
+            int(batch_size)
+            * self.num_samples
+            * per_sample
+            * 4  # bytes of a float32
+            * _GRADIENT_FACTOR
+        )
+        if needed > available:
+            raise ValueError(
+                f"`num_samples={self.num_samples}` does not fit in memory: "
+                f"with a batch size of {batch_size}, a training step needs "
+                f"about {_format_bytes(needed)} (batch {batch_size} x "
+                f"num_samples {self.num_samples} x {per_sample} decoder "
+                f"values x 4 bytes x {_GRADIENT_FACTOR} for the gradients), "
+                f"and {_format_bytes(available)} of memory is available. "
+                "Use a smaller `num_samples` or `batch_size`."
+            )
 
     # ------------------------------------------------------------------
     # The user-facing API: numpy in, numpy out, in batches.
@@ -435,7 +656,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
     def _as_data(self, x):
         self._check_single_input("x", x)
-        x = np.asarray(ops.convert_to_numpy(x), dtype="float32")
+        x = np.asarray(ops.convert_to_numpy(x))
+        self._check_data("x", x)
+        x = x.astype("float32", copy=False)
         self._check_data_shape(x.shape)
         return x
 
@@ -453,6 +676,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         Returns:
             A tuple `(mean, log_var)` of numpy arrays `(n, latent_dim)`.
+
+        Raises:
+            ValueError: `x` holds NaN or inf, or values outside the
+                likelihood's support (`[0, 1]` for Bernoulli).
 
         Example:
 
@@ -488,6 +715,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         Returns:
             A float32 numpy array `(n, ...)` shaped like the data.
 
+        Raises:
+            ValueError: `z` has the wrong shape or holds NaN or inf.
+
         Example:
 
         ```python
@@ -510,6 +740,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 f"`z` must have shape (n, latent_dim={self.latent_dim}). "
                 f"Received: z.shape={z.shape}"
             )
+        check_data("z", z)
         return self._batched(
             lambda b: self._mean_of_likelihood(self.decoder(b, training=False)),
             z,
@@ -527,6 +758,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         Returns:
             A float32 numpy array shaped like `x`: the mean of `p(x|z)`.
+
+        Raises:
+            ValueError: `x` holds NaN or inf, or values outside the
+                likelihood's support (`[0, 1]` for Bernoulli).
 
         Example:
 
@@ -561,14 +796,18 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         Args:
             num_samples: int > 0. How many examples to generate.
-            seed: int, `keras.random.SeedGenerator` or None. The same int
-                gives the same examples; None uses the model's own
-                generator (fresh examples at every call).
+            seed: int in [0, 2**32), `keras.random.SeedGenerator` or
+                None. The same int gives the same examples; None uses the
+                model's own generator (fresh examples at every call).
             batch_size: int. Examples per forward pass, default 256.
 
         Returns:
             A float32 numpy array `(num_samples, ...)`: the mean of
             `p(x|z)` for each draw (probabilities, for Bernoulli).
+
+        Raises:
+            ValueError: `num_samples` is not a positive integer, or `seed`
+                is not a SeedGenerator, None or an int in [0, 2**32).
 
         Example:
 
@@ -587,6 +826,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         ```
         """
         num_samples = _validation.positive_int("num_samples", num_samples)
+        if not isinstance(seed, keras.random.SeedGenerator):
+            seed = _validation.seed("seed", seed)
         z = keras.random.normal(
             (num_samples, self.latent_dim),
             seed=self.prior_seed_generator if seed is None else seed,
@@ -620,7 +861,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             batch_size: int > 0. Examples per step, default 100.
             samples_per_step: int or None. Samples per example per step;
                 None picks `min(k, max(1, 20000 // batch_size))`.
-            seed: int or None. Seed of the importance samples.
+            seed: int in [0, 2**32) or None. Seed of the importance
+                samples.
             verbose: `"auto"`, 0 or 1: a progress bar over the steps.
             progress_path: str or None. A file where the running sums and
                 the state of the noise are saved, atomically, after every
@@ -634,6 +876,11 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         Returns:
             A float64 numpy array `(n,)`: the estimates of `log p(x)`. The
             negative mean is the test NLL usually reported.
+
+        Raises:
+            ValueError: `x` holds NaN or inf, or values outside the
+                likelihood's support (`[0, 1]` for Bernoulli); or an
+                argument is invalid (`seed`: None or an int in [0, 2**32)).
 
         Example:
 
@@ -671,6 +918,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         num_samples = _validation.positive_int("num_samples", num_samples)
         batch_size = _validation.positive_int("batch_size", batch_size)
+        seed = _validation.seed("seed", seed)
         if samples_per_step is None:
             samples_per_step = min(num_samples, max(1, 20000 // batch_size))
         samples_per_step = _validation.positive_int(
@@ -839,3 +1087,49 @@ class _Untracked:
 
     def __init__(self):
         self.models = {}
+
+
+_GRADIENT_FACTOR = 3
+"""Memory of a training step per activation value, in float32s: the value,
+its gradient and the temporaries of the loss (a rough, safe-side factor)."""
+
+
+def _available_memory():
+    """Bytes of memory available now (`MemAvailable` of `/proc/meminfo`),
+    or None where that cannot be read (not Linux)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # In kB.
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _activations_per_example(layer):
+    """The values a layer (a model: its layers, recursively) computes per
+    example, from their output shapes; None if some are unknown."""
+    inner = getattr(layer, "layers", None)
+    if inner:
+        counts = [_activations_per_example(child) for child in inner]
+        return None if None in counts else sum(counts)
+    try:
+        outputs = keras.tree.flatten(layer.output)
+    except (AttributeError, ValueError):  # Never called on a symbolic input.
+        return None
+    total = 0
+    for output in outputs:
+        dims = tuple(output.shape)[1:]
+        if any(d is None for d in dims):
+            return None
+        total += math.prod(dims)
+    return total
+
+
+def _format_bytes(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            break
+        count /= 1024
+    return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"

@@ -17,9 +17,7 @@ new one; the next save to the same place removes what the killed one left.
 """
 
 import contextlib
-import ctypes
 import datetime
-import errno
 import hashlib
 import json
 import math
@@ -35,7 +33,10 @@ import time
 import keras
 import numpy as np
 
+from keras_vae.utils._damaged import load_weights_or_raise
 from keras_vae.utils.environment import backend_version
+from keras_vae.utils.files import exchange
+from keras_vae.utils.files import pid_alive
 from keras_vae.utils.images import save_image_grid
 from keras_vae.version import __version__
 
@@ -496,14 +497,9 @@ def _build(directory, config, input_shape, max_parameters):
                 f"The model of {path} does not take inputs of the metadata's "
                 f"input_shape {list(input_shape)}: {_excerpt(str(e), 300)}"
             ) from None
-    weights = os.path.join(directory, WEIGHTS_FILE)
-    try:
-        model.load_weights(weights)
-    except Exception as e:
-        raise PresetError(
-            f"{weights} is damaged or does not fit the model of "
-            f"{CONFIG_FILE}: {_excerpt(str(e), 300)}"
-        ) from None
+    load_weights_or_raise(
+        model, os.path.join(directory, WEIGHTS_FILE), PresetError
+    )
     return model
 
 
@@ -715,18 +711,6 @@ def _read_marker(staging):
     return marker if isinstance(marker, dict) else None
 
 
-def _pid_alive(pid):
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def _remove_staging(staging):
     """Removes a staging directory, its marker last (so that a removal cut
     short leaves one the next save still recognises)."""
@@ -765,8 +749,11 @@ def _stale_stagings(directory):
         marker = _read_marker(path)
         if marker is None or marker.get("target") != directory:
             continue
-        if marker.get("host") == socket.gethostname() and _pid_alive(
-            marker.get("pid")
+        pid = marker.get("pid")
+        if (
+            marker.get("host") == socket.gethostname()
+            and isinstance(pid, int)
+            and pid_alive(pid)
         ):
             continue
         stale.append((path, marker))
@@ -802,30 +789,10 @@ def recover_interrupted(directory):
     return len(stale)
 
 
-def _exchange(a, b):
-    """Swaps two directories atomically (Linux `renameat2`); False where
-    the system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(
-        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange
-    )
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), b)
-
-
 def _swap_in(staging, directory):
     new = os.path.join(staging, _NEW)
     if os.path.lexists(directory):
-        if not _exchange(new, directory):
+        if not exchange(new, directory):
             os.rename(directory, os.path.join(staging, _OLD))
             os.rename(new, directory)
     else:

@@ -193,7 +193,9 @@ def test_killed_fetch_leaves_nothing_a_load_accepts(
     )
     assert result.returncode == -9, result.stderr
     assert any(p.startswith(".fetch-mnist-") for p in _leftovers(tmp_path))
-    with pytest.raises(DatasetNotFoundError) as info:
+    # No entry, or the previous (corrupt) one, which load refuses: a fetch
+    # swaps the new entry in atomically (see tests/test_safety_writers.py).
+    with pytest.raises((DatasetNotFoundError, ChecksumError)) as info:
         load("mnist", "test")
     assert "python -m keras_vae.datasets fetch mnist" in str(info.value)
     # The next fetch removes the dead scratch directory and succeeds.
