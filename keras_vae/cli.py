@@ -293,14 +293,14 @@ def _check_workdir(path, option):
 def _builtin_directory(preset):
     """The directory of `preset` if it names a directory or a preset of
     keras_vae, else a `CommandError` listing the known presets."""
-    from keras_vae.presets import PRESETS_DIR
+    from keras_vae.presets import PresetError
     from keras_vae.presets import builtin_presets
+    from keras_vae.presets import resolve
 
-    names = builtin_presets()
-    if preset in names and os.sep not in preset:
-        return os.path.join(PRESETS_DIR, preset)
-    if os.path.isdir(preset):
-        return preset
+    try:
+        return resolve(preset)
+    except PresetError:
+        names = builtin_presets()
     known = ", ".join(names) if names else "none installed"
     raise CommandError(
         f"unknown preset {preset!r}: it is neither a preset of keras_vae "

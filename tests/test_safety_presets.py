@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -301,62 +302,81 @@ def test_a_killed_save_leaves_a_whole_version_and_no_leftovers(vae, tmp_path):
     assert versions - {1}  # The killed saves did replace the preset.
 
 
+def _dead_pid():
+    """The pid of a process that has ended."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def fake_staging(preset, name_pid, suffix="abcd1234", **marker):
+    """A staging directory for `preset` as a save by `name_pid` leaves it
+    (its marker's fields may be overridden)."""
+    root = os.path.dirname(preset)
+    name = f".tiny.keras-vae-staging-{name_pid}-{suffix}"
+    staging = os.path.join(root, name)
+    os.makedirs(os.path.join(staging, "new"))
+    with open(os.path.join(staging, "new", "keep.txt"), "w") as f:
+        f.write("keep")
+    fields = {
+        "purpose": "keras_vae preset save",
+        "target": preset,
+        "pid": name_pid,
+        "host": socket.gethostname(),
+        "complete": False,
+        **marker,
+    }
+    with open(os.path.join(staging, _preset_io.STAGING_MARKER), "w") as f:
+        json.dump(fields, f)
+    return staging
+
+
 def test_recovery_after_a_kill_between_the_two_renames(vae, preset):
     """Where the file system cannot exchange two directories atomically,
     a save moves the old version aside, then the new one in; killed in
     between, the preset is missing until the next save puts the complete
     new version in place, then writes its own."""
     root = os.path.dirname(preset)
-    staging = os.path.join(root, ".tiny.keras-vae-staging-killed")
-    os.makedirs(os.path.join(staging, "new"))
+    staging = fake_staging(preset, _dead_pid(), complete=True)
+    os.remove(os.path.join(staging, "new", "keep.txt"))
     for name in os.listdir(preset):
         shutil.copy(os.path.join(preset, name), os.path.join(staging, "new"))
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    with open(os.path.join(staging, _preset_io.STAGING_MARKER), "w") as f:
-        json.dump(
-            {
-                "target": preset,
-                "pid": int(dead),
-                "host": __import__("socket").gethostname(),
-                "complete": True,
-            },
-            f,
-        )
     os.rename(preset, os.path.join(staging, "old"))
     with pytest.raises(PresetError):  # Loading does not mend it: it reads.
         keras_vae.VAE.from_preset(preset)
     assert _preset_io.recover_interrupted(preset) == 1
     _preset_io.verify(preset)
     assert os.listdir(root) == ["tiny"]
+    vae.save_to_preset(preset)
+    assert os.listdir(root) == ["tiny"]
 
 
 def test_recovery_leaves_stagings_it_cannot_prove_are_its_own(preset):
+    dead = _dead_pid()
     root = os.path.dirname(preset)
-    names = {
-        # Another target's, a live process's, and one with no marker.
-        ".tiny.keras-vae-staging-other": {"target": "/elsewhere/tiny"},
-        ".tiny.keras-vae-staging-live": {
-            "target": preset,
-            "pid": os.getpid(),
-            "host": __import__("socket").gethostname(),
-        },
-        ".tiny.keras-vae-staging-unmarked": None,
-    }
-    for name, marker in names.items():
-        os.makedirs(os.path.join(root, name, "new"))
-        with open(os.path.join(root, name, "new", "keep.txt"), "w") as f:
-            f.write("keep")
-        if marker is not None:
-            with open(
-                os.path.join(root, name, _preset_io.STAGING_MARKER), "w"
-            ) as f:
-                json.dump(marker, f)
+    fake_staging(preset, dead, "target01", target="/elsewhere/tiny")
+    fake_staging(preset, os.getpid(), "liveproc")  # A save running now.
+    fake_staging(preset, dead, "otherhst", host="another-machine")
+    fake_staging(preset, dead, "purpose1", purpose="something else")
+    fake_staging(preset, dead + 1, "wrongpid", pid=dead)
+    unmarked = fake_staging(preset, dead, "unmarked")
+    os.remove(os.path.join(unmarked, _preset_io.STAGING_MARKER))
+    # A save that has just made its staging directory, not its marker yet.
+    os.makedirs(
+        os.path.join(root, f".tiny.keras-vae-staging-{os.getpid()}-new12345")
+    )
     before = snapshot(root)
     assert _preset_io.recover_interrupted(preset) == 0
+    assert snapshot(root) == before
+    # A dead save's, empty (killed before its marker): holds nothing.
+    empty = os.path.join(root, f".tiny.keras-vae-staging-{dead}-empty123")
+    os.makedirs(empty)
+    _preset_io.recover_interrupted(preset)
+    assert not os.path.exists(empty)
     assert snapshot(root) == before
 
 
@@ -596,3 +616,105 @@ def test_a_damaged_file_is_named(preset, name):
     with pytest.raises(PresetError) as error:
         keras_vae.VAE.from_preset(preset)
     assert_one_line_error(error, name, "damaged")
+
+
+def test_save_refuses_a_preset_whose_files_were_edited(vae, preset):
+    card = os.path.join(preset, "samples.png")
+    with open(card, "ab") as f:
+        f.write(b"the user's edit")
+    before = snapshot(os.path.dirname(preset))
+    with pytest.raises(PresetError) as error:
+        vae.save_to_preset(preset)
+    assert_one_line_error(error, "changed since it was saved", "samples.png")
+    assert snapshot(os.path.dirname(preset)) == before
+
+
+def test_a_target_changed_during_the_save_is_not_replaced(preset, tmp_path):
+    root = os.path.dirname(preset)
+    moved = str(tmp_path / "moved")
+    with pytest.raises(PresetError, match="changed while the preset"):
+        with _preset_io.staged_version(preset) as staging:
+            with open(os.path.join(staging, "x.txt"), "w") as f:
+                f.write("new version")
+            # Meanwhile the user puts an (empty) folder of theirs there.
+            os.rename(preset, moved)
+            os.mkdir(preset)
+    assert os.listdir(preset) == []  # Theirs, untouched.
+    assert sorted(os.listdir(root)) == ["tiny"]
+    _preset_io.verify(moved)
+    # And files of theirs added to the preset meanwhile are not deleted.
+    shutil.rmtree(preset)
+    os.rename(moved, preset)
+    with pytest.raises(PresetError, match="would delete"):
+        with _preset_io.staged_version(preset):
+            with open(os.path.join(preset, "mine.txt"), "w") as f:
+                f.write("mine")
+    assert os.path.exists(os.path.join(preset, "mine.txt"))
+    assert sorted(os.listdir(root)) == ["tiny"]
+
+
+def test_save_refuses_metadata_and_files_that_would_not_load(vae, tmp_path):
+    target = tmp_path / "preset"
+    for kwargs, fragment in (
+        ({"metadata": {"name": 3}}, "`name` must be a str"),
+        ({"metadata": {"metrics": [1, 2]}}, "`metrics` must be a dict"),
+        ({"metadata": {"input_shape": "8x8"}}, "input_shape"),
+        ({"metadata": {"blob": "x" * (5 * 2**20)}}, "bytes as JSON"),
+        ({"extra_files": {"metadata.json": print}}, "may not write"),
+        ({"extra_files": {"../escape.txt": print}}, "plain file name"),
+    ):
+        with pytest.raises(PresetError) as error:
+            _preset_io.save(vae, target, **kwargs)
+        assert_one_line_error(error, fragment)
+        assert os.listdir(tmp_path) == []
+    nested = {"a": None}
+    for _ in range(100_000):
+        nested = {"a": nested}
+    with pytest.raises(PresetError, match=r"metadata\['deep'\]"):
+        vae.save_to_preset(target, metadata={"deep": nested})
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_reference_declaring_huge_arrays_is_refused_unread(preset):
+    import zipfile
+
+    path = os.path.join(preset, "reference.npz")
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, "f4"))
+    header["shape"] = (2**40,)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("z.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            chunk = b"\0" * 2**20
+            for _ in range(80):  # 80 MB of zeros, deflated to ~80 KB.
+                member.write(chunk)
+    rehash(preset)
+    with pytest.raises(PresetError) as error:
+        keras_vae.VAE.from_preset(preset)
+    assert_one_line_error(error, "reference.npz", "at most")
+
+
+def test_a_decoder_computing_too_much_is_refused_before_it_runs(preset):
+    def edit(config):
+        # Dense(64) -> RepeatVector(2**31) -> average over the repeats:
+        # no weight more, 2**37 values computed per example.
+        layers = config["config"]["decoder"]["config"]["layers"]
+        dense = next(c for c in layers if c["class_name"] == "Dense")
+        index = layers.index(dense) + 1
+        for class_name, extra in (
+            ("RepeatVector", {"n": 2**31}),
+            ("GlobalAveragePooling1D", {}),
+        ):
+            layer = {
+                "module": "keras.layers",
+                "class_name": class_name,
+                "config": {"name": class_name.lower(), **extra},
+                "registered_name": None,
+            }
+            layers.insert(index, layer)
+            index += 1
+        return config
+
+    edit_json(preset, "config.json", edit)
+    with pytest.raises(PresetError) as error:
+        keras_vae.VAE.from_preset(preset)
+    assert_one_line_error(error, "values per example", "max_parameters")

@@ -269,9 +269,10 @@ class RunFileError(ValueError):
 
 def _checkpoint_hint(path):
     return (
-        f"To start this run afresh, move it away (e.g. `mv {path} "
-        f"{path}.damaged`) and run the same command again; or put back a "
-        "good copy to resume. zoo.train deletes nothing."
+        "To start this run afresh, move its directory away (e.g. `mv "
+        f"{os.path.dirname(path)} {os.path.dirname(path)}.damaged`: it "
+        "keeps the run's log, state.json) and run the same command again; "
+        "or put back a good copy to resume. zoo.train deletes nothing."
     )
 
 

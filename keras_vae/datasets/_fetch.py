@@ -1,17 +1,10 @@
 """`fetch`: download, verify and cache the original dataset files."""
 
-import contextlib
 import errno
 import gzip
 import hashlib
-import json
 import os
 import pathlib
-import re
-import shutil
-import socket
-import stat
-import tempfile
 import time
 import zlib
 
@@ -19,8 +12,9 @@ from keras_vae.datasets import _cache
 from keras_vae.datasets import _registry
 from keras_vae.datasets._errors import ChecksumError
 from keras_vae.datasets._errors import FetchError
+from keras_vae.utils._marked import MarkedDirectories
 from keras_vae.utils.files import exchange as _exchange
-from keras_vae.utils.files import pid_alive
+from keras_vae.utils.files import fsync_directory
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
@@ -177,7 +171,7 @@ def _fetch_one(spec, root, *, log, force, apt_update):
                 )
             log(f"  verified {filename} ({size:,} bytes, sha256 {actual})")
         _cache.write_stamp(staged, spec, source)
-        _fsync_dir(staged)
+        fsync_directory(staged)
         _install(staged, final, scratch)
         seconds = time.perf_counter() - start
         log(f"{spec.name}: verified and cached in {final} ({seconds:.1f} s)")
@@ -224,7 +218,7 @@ def _install(staged, final, scratch):
     for attempt in range(5):
         if final.exists() or final.is_symlink():
             if _exchange(staged, final):
-                _fsync_dir(final.parent)
+                fsync_directory(final.parent)
                 return
             os.replace(final, scratch / f"previous-{attempt}")
         try:
@@ -234,22 +228,9 @@ def _install(staged, final, scratch):
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 continue
             raise
-        _fsync_dir(final.parent)
+        fsync_directory(final.parent)
         return
     raise FetchError(f"Could not move the verified files into {final}.")
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 SCRATCH_MARKER = ".keras_vae_fetch_scratch.json"
@@ -258,112 +239,23 @@ SCRATCH_MARKER = ".keras_vae_fetch_scratch.json"
 _SCRATCH_PURPOSE = "keras_vae.datasets.fetch scratch directory"
 
 
-def _scratch_pattern(name):
-    """Exact names of the scratch directories of fetches of `name`."""
-    return re.compile(
-        re.escape(f".fetch-{name}-") + r"([1-9][0-9]{0,9})-[a-z0-9_]{8}"
-    )
+_SCRATCH = MarkedDirectories(SCRATCH_MARKER, _SCRATCH_PURPOSE)
 
 
 def _make_scratch(datasets_root, spec, final):
     """A new scratch directory beside `final`, with its marker inside."""
-    scratch = pathlib.Path(
-        tempfile.mkdtemp(
-            prefix=f".fetch-{spec.name}-{os.getpid()}-", dir=datasets_root
-        )
+    return pathlib.Path(
+        _SCRATCH.make(datasets_root, f".fetch-{spec.name}-", final)
     )
-    marker = {
-        "purpose": _SCRATCH_PURPOSE,
-        "target": os.fspath(final),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "created": time.time(),
-    }
-    temporary = scratch / (SCRATCH_MARKER + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(marker, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, scratch / SCRATCH_MARKER)
-    return scratch
-
-
-def _read_marker(scratch):
-    path = scratch / SCRATCH_MARKER
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path, encoding="utf-8") as f:
-            marker = json.loads(f.read(4096))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
 
 
 def _remove_scratch(scratch):
-    """Removes a scratch directory, its marker last: a removal cut short
-    leaves a directory the next fetch still recognises as its own."""
-    try:
-        entries = os.listdir(scratch)
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        if entry == SCRATCH_MARKER:
-            continue
-        path = scratch / entry
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(scratch / SCRATCH_MARKER)
-    with contextlib.suppress(OSError):
-        os.rmdir(scratch)
+    _SCRATCH.remove(scratch)
 
 
 def _remove_stale_scratch(datasets_root, name):
-    """Removes the scratch directories left by fetches of `name` that died.
-
-    A directory qualifies only if its name is exactly that of a scratch
-    directory of `name` (`.fetch-<name>-<pid>-<8 characters>`), it is not
-    a symbolic link, and either it holds the marker `fetch` writes first,
-    naming this cache entry and a process of this host that no longer
-    runs, or it holds nothing but (part of) that marker (a fetch killed
-    while making it; the pid of its name must be dead). Anything else is
-    left alone.
-    """
-    pattern = _scratch_pattern(name)
-    final = os.fspath(datasets_root / name)
-    for entry in sorted(os.listdir(datasets_root)):
-        match = pattern.fullmatch(entry)
-        if match is None:
-            continue
-        path = datasets_root / entry
-        if path.is_symlink() or not path.is_dir():
-            continue
-        pid = int(match.group(1))
-        try:
-            entries = set(os.listdir(path))
-        except OSError:
-            continue
-        if entries <= {SCRATCH_MARKER, SCRATCH_MARKER + ".tmp"}:
-            # Killed while making it: nothing but (part of) its marker.
-            if not pid_alive(pid):
-                for entry in entries:
-                    with contextlib.suppress(OSError):
-                        os.remove(path / entry)
-                with contextlib.suppress(OSError):
-                    os.rmdir(path)
-            continue
-        marker = _read_marker(path)
-        if (
-            marker is None
-            or marker.get("purpose") != _SCRATCH_PURPOSE
-            or marker.get("target") != final
-            or marker.get("pid") != pid
-            or marker.get("host") != socket.gethostname()
-            or pid_alive(pid)
-        ):
-            continue
-        _remove_scratch(path)
+    """Removes the scratch directories left by fetches of `name` that died
+    (those `MarkedDirectories.stale` proves are theirs; nothing else)."""
+    prefix = f".fetch-{name}-"
+    for path, _ in _SCRATCH.stale(datasets_root, prefix, datasets_root / name):
+        _SCRATCH.remove(path)

@@ -24,19 +24,18 @@ import math
 import os
 import re
 import shutil
-import socket
 import stat
-import tempfile
 import threading
-import time
 
 import keras
 import numpy as np
 
 from keras_vae.utils._damaged import load_weights_or_raise
+from keras_vae.utils._marked import MarkedDirectories
 from keras_vae.utils.environment import backend_version
+from keras_vae.utils.files import current_umask
 from keras_vae.utils.files import exchange
-from keras_vae.utils.files import pid_alive
+from keras_vae.utils.files import fsync_directory
 from keras_vae.utils.images import save_image_grid
 from keras_vae.version import __version__
 
@@ -65,7 +64,7 @@ preset the staging directory is for, and who made it."""
 _STAGING_INFIX = ".keras-vae-staging-"
 _NEW = "new"
 _OLD = "old"
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -76,15 +75,25 @@ class PresetError(ValueError):
 
 def _excerpt(value, limit=60):
     """`repr(value)`, cut to about `limit` characters for messages."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<a {type(value).__name__} nested too deeply to show>"
     if len(text) > limit:
         text = text[: limit - 5] + " ...)"
     return text
 
 
 def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    """The SHA-256 of the regular file at `path`, hex. A link, a FIFO or a
+    device is refused, not opened for reading (which could block)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PresetError(f"{path} is not a regular file: not read.")
+        digest = hashlib.sha256()
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -97,7 +106,7 @@ def sha256_file(path):
 def _check_file_name(directory, name):
     """Refuses a name of `metadata.json`'s `files` that is not a plain file
     name (no path, no `..`, not hidden)."""
-    if not isinstance(name, str) or not _FILE_NAME.match(name):
+    if not isinstance(name, str) or not _FILE_NAME.fullmatch(name):
         raise PresetError(
             f"The metadata of {directory!r} lists a file that is not a "
             "plain file name inside the preset directory (letters, digits, "
@@ -138,6 +147,7 @@ def _read_json(directory, name, max_bytes=MAX_JSON_BYTES):
             f"({max_bytes:,}): refusing to read it."
         )
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0)
     with os.fdopen(os.open(path, flags), "rb") as f:
         data = f.read(max_bytes + 1)
     try:
@@ -415,33 +425,46 @@ def parameter_budget(max_parameters):
     the budget first and raises a `PresetError`.
     """
     with _budget_lock:
-        original = keras.layers.Layer.add_weight
+        outer = (
+            getattr(_budget, "limit", None),
+            getattr(_budget, "remaining", 0),
+        )
+        if outer[0] is not None:  # Nested: the tighter budget holds.
+            max_parameters = min(max_parameters, outer[1])
         _budget.remaining = max_parameters
         _budget.limit = max_parameters
+        original = keras.layers.Layer.add_weight
+        patched = getattr(original, "_keras_vae_budget", False)
+        if not patched:
 
-        def add_weight(self, shape=None, *args, **kwargs):
-            if shape is not None and getattr(_budget, "limit", None):
-                try:
-                    size = math.prod(int(d) for d in shape)
-                except (TypeError, ValueError):
-                    size = 0
-                if size > _budget.remaining:
-                    raise PresetError(
-                        f"Building the preset's model would allocate more "
-                        f"than {_budget.limit:,} parameters (the layer "
-                        f"{self.name!r} asks for a weight of shape "
-                        f"{tuple(shape)}): refusing. If you trust this "
-                        "preset, raise `max_parameters`."
-                    )
-                _budget.remaining -= size
-            return original(self, shape, *args, **kwargs)
+            def add_weight(self, shape=None, *args, **kwargs):
+                limit = getattr(_budget, "limit", None)
+                if shape is not None and limit is not None:
+                    try:
+                        size = math.prod(int(d) for d in shape)
+                    except (TypeError, ValueError):
+                        size = 0
+                    if size > _budget.remaining:
+                        raise PresetError(
+                            f"Building the preset's model would allocate "
+                            f"more than {limit:,} parameters (the layer "
+                            f"{self.name!r} asks for a weight of shape "
+                            f"{tuple(shape)}): refusing. If you trust this "
+                            "preset, raise `max_parameters`."
+                        )
+                    _budget.remaining -= size
+                return original(self, shape, *args, **kwargs)
 
-        keras.layers.Layer.add_weight = add_weight
+            add_weight._keras_vae_budget = True
+            keras.layers.Layer.add_weight = add_weight
         try:
             yield
         finally:
-            keras.layers.Layer.add_weight = original
-            _budget.limit = None
+            if not patched:
+                keras.layers.Layer.add_weight = original
+            used = _budget.limit - _budget.remaining
+            _budget.limit = outer[0]
+            _budget.remaining = outer[1] - used
 
 
 def _read_config(directory):
@@ -488,6 +511,7 @@ def _build(directory, config, input_shape, max_parameters):
                 f"{path} describes a {type(model).__name__}, not a "
                 "keras_vae model."
             )
+        _check_activations(path, model, max_parameters)
         try:
             model(np.zeros((1,) + input_shape, "float32"))  # Build weights.
         except PresetError:
@@ -503,6 +527,59 @@ def _build(directory, config, input_shape, max_parameters):
     return model
 
 
+_REFERENCE_KEYS = ("z", "decoded", "mean", "log_var")
+_REFERENCE_ROWS = 64
+_MAX_REFERENCE_BYTES = 64 * 2**20
+
+
+def _read_reference(path):
+    """The arrays of a `reference.npz`, its members' sizes checked before
+    any is read (an archive can declare huge arrays in a few bytes)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            with zipfile.ZipFile(f) as archive:
+                members = archive.infolist()
+                total = sum(info.file_size for info in members)
+                names = {info.filename for info in members}
+                if total > _MAX_REFERENCE_BYTES or not names <= {
+                    f"{key}.npy" for key in _REFERENCE_KEYS
+                }:
+                    raise PresetError(
+                        f"{path} is not a reference of keras_vae: it holds "
+                        f"{_describe_entries(sorted(names))} ({total:,} "
+                        f"bytes; at most {_MAX_REFERENCE_BYTES:,})."
+                    )
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as stored:
+                return {key: np.asarray(stored[key]) for key in stored.files}
+    except PresetError:
+        raise
+    except Exception as e:
+        raise PresetError(
+            f"{path} is damaged: {_excerpt(str(e), 200)}"
+        ) from None
+
+
+def _check_activations(path, model, max_values):
+    """Refuses a model whose encoder or decoder would compute more than
+    `max_values` values per example (a `RepeatVector(2**34)` allocates
+    nothing when built, everything when called), from the output shapes
+    of their layers, before the model is first called."""
+    from keras_vae.models.vae import _activations_per_example
+
+    for part in ("encoder", "decoder"):
+        count = _activations_per_example(getattr(model, part))
+        if count is not None and count > max_values:
+            raise PresetError(
+                f"The {part} of {path} computes {count:,} values per "
+                f"example, more than the budget of {max_values:,}: "
+                "refusing to run it. If you trust this preset, raise "
+                "`max_parameters`."
+            )
+
+
 def check_reference(model, directory):
     """Checks that `model` reproduces the preset's `reference.npz`.
 
@@ -512,26 +589,24 @@ def check_reference(model, directory):
             the reference was made with).
     """
     path = _regular_file(directory, REFERENCE_FILE)
-    try:
-        with open(path, "rb") as f, np.load(f, allow_pickle=False) as stored:
-            reference = {key: np.asarray(stored[key]) for key in stored.files}
-    except Exception as e:
-        raise PresetError(
-            f"{path} is damaged: {_excerpt(str(e), 200)}"
-        ) from None
+    reference = _read_reference(path)
     z = reference.get("z")
     decoded = reference.get("decoded")
+    input_shape = tuple(model.encoder.input_shape[1:])
     if (
         z is None
         or decoded is None
         or z.ndim != 2
         or z.shape[1] != model.latent_dim
-        or len(decoded) != len(z)
-        or len(z) > 64
+        or not 0 < len(z) <= _REFERENCE_ROWS
+        or decoded.shape != (len(z),) + input_shape
+        or any(a.dtype.kind != "f" for a in reference.values())
     ):
         raise PresetError(
-            f"{path} does not hold the reference of this model (`z` of "
-            f"shape (n, {model.latent_dim}) and `decoded`)."
+            f"{path} does not hold the reference of this model (float "
+            f"arrays `z` of shape (n, {model.latent_dim}), n <= "
+            f"{_REFERENCE_ROWS}, and `decoded` of shape (n,) + "
+            f"{input_shape})."
         )
     checks = [("decoded", model.decode(z.astype("float32")), decoded)]
     if "mean" in reference and "log_var" in reference:
@@ -652,6 +727,14 @@ def check_target(directory):
             f"{_describe_entries(entries)} and is not a keras_vae preset "
             f"({e}). {advice}"
         ) from None
+    try:
+        verify(directory)
+    except PresetError as e:
+        raise PresetError(
+            f"Cannot save a preset over {directory!r}: its files were changed "
+            f"since it was saved ({e}), and saving would overwrite those "
+            f"changes. {advice}"
+        ) from None
     own = set(metadata["files"]) | {METADATA_FILE}
     foreign = [
         e
@@ -667,97 +750,11 @@ def check_target(directory):
         )
 
 
-def _fsync(path, directory=False):
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+_STAGING = MarkedDirectories(STAGING_MARKER, "keras_vae preset save")
 
 
-def _write_marker(staging, target, complete):
-    """Writes (atomically) the marker naming the staging's target."""
-    marker = {
-        "made_by": "keras_vae preset save",
-        "target": target,
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "created": time.time(),
-        "complete": complete,
-    }
-    temporary = os.path.join(staging, STAGING_MARKER + ".tmp")
-    with open(temporary, "w") as f:
-        json.dump(marker, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, os.path.join(staging, STAGING_MARKER))
-
-
-def _read_marker(staging):
-    path = os.path.join(staging, STAGING_MARKER)
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        with open(path) as f:
-            marker = json.loads(f.read(4096))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
-
-
-def _remove_staging(staging):
-    """Removes a staging directory, its marker last (so that a removal cut
-    short leaves one the next save still recognises)."""
-    for entry in os.listdir(staging):
-        if entry == STAGING_MARKER:
-            continue
-        path = os.path.join(staging, entry)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.remove(path)
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(staging, STAGING_MARKER))
-    os.rmdir(staging)
-
-
-def _stale_stagings(directory):
-    """The staging directories for `directory` left by saves that died.
-
-    Only directories whose marker names `directory` and a process of this
-    host that no longer runs, or empty ones with a staging name (a save
-    killed before it wrote its marker: they hold nothing), qualify.
-    """
-    parent, base = os.path.split(directory)
-    prefix = f".{base}{_STAGING_INFIX}"
-    stale = []
-    for entry in sorted(os.listdir(parent)):
-        path = os.path.join(parent, entry)
-        if not entry.startswith(prefix) or os.path.islink(path):
-            continue
-        if not os.path.isdir(path):
-            continue
-        if not os.listdir(path):
-            stale.append((path, {}))
-            continue
-        marker = _read_marker(path)
-        if marker is None or marker.get("target") != directory:
-            continue
-        pid = marker.get("pid")
-        if (
-            marker.get("host") == socket.gethostname()
-            and isinstance(pid, int)
-            and pid_alive(pid)
-        ):
-            continue
-        stale.append((path, marker))
-    return stale
+def _staging_prefix(directory):
+    return f".{os.path.basename(directory)}{_STAGING_INFIX}"
 
 
 def recover_interrupted(directory):
@@ -767,8 +764,11 @@ def recover_interrupted(directory):
     version aside and moving the new one in (possible only where the
     file system cannot exchange two directories atomically), the complete
     new version, or else the old one, is put in place. Then the staging
-    directories of those saves are removed. Nothing else is touched: see
-    `_stale_stagings`. Every save calls this first; loading never does.
+    directories of those saves are removed. Only directories that
+    `keras_vae.utils._marked.MarkedDirectories.stale` proves are a dead
+    save's of `directory` (its marker names `directory`, a process of this
+    machine that no longer runs) are touched. Every save calls this first;
+    loading never does.
 
     Args:
         directory: str. The absolute path of the preset directory.
@@ -776,7 +776,8 @@ def recover_interrupted(directory):
     Returns:
         The number of staging directories removed.
     """
-    stale = _stale_stagings(directory)
+    parent = os.path.dirname(directory)
+    stale = _STAGING.stale(parent, _staging_prefix(directory), directory)
     for staging, marker in stale:
         new = os.path.join(staging, _NEW)
         old = os.path.join(staging, _OLD)
@@ -785,20 +786,53 @@ def recover_interrupted(directory):
                 os.rename(new, directory)
             elif os.path.isdir(old):
                 os.rename(old, directory)
-        _remove_staging(staging)
+        _STAGING.remove(staging)
     return len(stale)
 
 
-def _swap_in(staging, directory):
+def _identity(path):
+    """`(device, inode)` of `path` (not followed), or None if absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _changed(directory):
+    return PresetError(
+        f"{directory!r} changed while the preset was being saved: nothing "
+        "was replaced. Save again."
+    )
+
+
+def _swap_in(staging, directory, identity):
+    """Puts `<staging>/new` in place of `directory`, which must still be
+    what `check_target` accepted (`identity`); the old version goes into
+    the staging directory, removed last."""
     new = os.path.join(staging, _NEW)
     if os.path.lexists(directory):
-        if not exchange(new, directory):
-            os.rename(directory, os.path.join(staging, _OLD))
+        if exchange(new, directory):
+            replaced = new
+        else:
+            replaced = os.path.join(staging, _OLD)
+            os.rename(directory, replaced)
+        try:
+            if _identity(replaced) != identity:
+                raise _changed(directory)
+            check_target(replaced)  # Nothing of the user's came in since.
+        except PresetError:
+            if replaced == new:
+                exchange(new, directory)
+            else:
+                os.rename(replaced, directory)
+            raise _changed(directory) from None
+        if replaced != new:
             os.rename(new, directory)
     else:
         os.rename(new, directory)
-    _fsync(os.path.dirname(directory), directory=True)
-    _remove_staging(staging)
+    fsync_directory(os.path.dirname(directory))
+    _STAGING.remove(staging)
 
 
 @contextlib.contextmanager
@@ -811,23 +845,36 @@ def staged_version(directory, copy=False):
     a staging directory beside `directory`, marked as ours by a marker
     file that names `directory`; when the block ends, the new version
     replaces the old one in one atomic exchange (two renames where the
-    file system has none). If the block raises, the new version is
-    dropped and the old one stays; if the process is killed, the old or
-    the new version is in place and the next save removes the rest.
+    file system has none), provided `directory` is still what was
+    checked. If the block raises, the new version is dropped and the old
+    one stays; if the process is killed, the old or the new version is in
+    place and the next save removes the rest.
 
     Args:
         directory: str. The preset directory, absolute.
         copy: bool. Start from a copy of the current version.
     """
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    recover_interrupted(directory)
     check_target(directory)
-    staging = tempfile.mkdtemp(
-        dir=parent, prefix=f".{os.path.basename(directory)}{_STAGING_INFIX}"
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        if os.path.lexists(parent):
+            raise PresetError(
+                f"Cannot save a preset at {directory!r}: {parent!r} is not a "
+                "directory."
+            )
+        os.makedirs(parent)
+    recover_interrupted(directory)
+    check_target(directory)  # Recovery may have put a version back.
+    identity = _identity(directory)
+    mode = (
+        stat.S_IMODE(os.lstat(directory).st_mode)
+        if identity is not None
+        else 0o777 & ~current_umask()
+    )
+    staging = _STAGING.make(
+        parent, _staging_prefix(directory), directory, complete=False
     )
     try:
-        _write_marker(staging, directory, complete=False)
         new = os.path.join(staging, _NEW)
         if copy:
             shutil.copytree(directory, new)
@@ -835,21 +882,26 @@ def staged_version(directory, copy=False):
             os.mkdir(new)
         yield new
         for name in os.listdir(new):
-            _fsync(os.path.join(new, name))
-        os.chmod(new, 0o755)
-        _write_marker(staging, directory, complete=True)
+            with open(os.path.join(new, name), "rb") as f:
+                os.fsync(f.fileno())
+        os.chmod(new, mode)
+        _STAGING.write_marker(staging, directory, complete=True)
         check_target(directory)  # Again: it may have changed meanwhile.
-        _swap_in(staging, directory)
+        _swap_in(staging, directory, identity)
     except BaseException:
         with contextlib.suppress(OSError):
-            _remove_staging(staging)
+            _STAGING.remove(staging)
         raise
 
 
-def _check_new_metadata(model, metadata):
-    """Refuses metadata that cannot be saved or would not load."""
+_RESERVED = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, REFERENCE_FILE)
+
+
+def _check_new_metadata(model, metadata, input_shape, extra_files):
+    """Refuses metadata and extra files that cannot be saved or whose
+    preset would not load, before anything is written."""
     if metadata is None:
-        return {}
+        metadata = {}
     if not isinstance(metadata, dict):
         raise PresetError(
             "`metadata` must be a dict of JSON values. Received: "
@@ -860,7 +912,7 @@ def _check_new_metadata(model, metadata):
             if not isinstance(key, str):
                 raise TypeError(f"a key must be a str, not {type(key)}")
             json.dumps({key: value}, allow_nan=False)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, RecursionError) as e:
             raise PresetError(
                 f"`metadata[{key!r}]` cannot be saved as JSON ({e}): use "
                 "numbers, strings, booleans, None, lists and dicts with "
@@ -871,13 +923,32 @@ def _check_new_metadata(model, metadata):
             "`metadata` may not set `files`: the checksums are computed "
             "when the preset is written."
         )
-    if "input_shape" in metadata and list(metadata["input_shape"]) != list(
-        model.encoder.input_shape[1:]
+    if "input_shape" in metadata and metadata["input_shape"] != list(
+        input_shape
     ):
         raise PresetError(
             "`metadata['input_shape']` must be the model's input shape, "
-            f"{list(model.encoder.input_shape[1:])}, or be left out. "
+            f"{list(input_shape)}, or be left out. "
             f"Received: {_excerpt(metadata['input_shape'])}"
+        )
+    for filename in extra_files or {}:
+        _check_file_name("the preset", filename)
+        if filename in _RESERVED:
+            raise PresetError(
+                f"`extra_files` may not write {filename}: the preset writes "
+                "it itself."
+            )
+    # What loading will check: the same structure, the same size bound.
+    files = dict.fromkeys(_RESERVED[:2] + _RESERVED[3:], "0" * 64)
+    _check_metadata(
+        "the preset to save",
+        {"input_shape": list(input_shape), **metadata, "files": files},
+    )
+    size = len(json.dumps(metadata, indent=2))
+    if size > MAX_JSON_BYTES // 2:
+        raise PresetError(
+            f"`metadata` takes {size:,} bytes as JSON, more than a preset's "
+            f"may ({MAX_JSON_BYTES // 2:,})."
         )
     return metadata
 
@@ -958,9 +1029,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
     """
     directory = os.path.abspath(os.fspath(directory))
     input_shape = _model_input_shape(model)
-    metadata = _check_new_metadata(model, metadata)
-    for filename in extra_files or {}:
-        _check_file_name(directory, filename)
+    metadata = _check_new_metadata(model, metadata, input_shape, extra_files)
     with staged_version(directory) as staging:
         with open(os.path.join(staging, CONFIG_FILE), "w") as f:
             json.dump(_model_config(model), f, indent=2)

@@ -155,7 +155,25 @@ def remove_stale_temporaries(path):
     return removed
 
 
-def _fsync_directory(directory):
+def current_umask():
+    """The process's umask, read without changing it where the system
+    tells it (Linux's /proc/self/status): `os.umask` can only read it by
+    setting it, which other threads creating files at that moment see."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def fsync_directory(directory):
+    """Flushes a directory's entries (renames, creations) to disk, where
+    the system allows."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -244,11 +262,15 @@ def atomic_path(path, keep_extension=False):
             os.fsync(fd)
         finally:
             os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # As `open` would have made it.
+        # The mode `open` would have given a new file, or the replaced
+        # file's own.
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = 0o666 & ~current_umask()
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     except BaseException as e:
         if temporary is not None:
             with contextlib.suppress(OSError):
