@@ -51,6 +51,8 @@ import shlex
 import stat
 import sys
 
+from keras_vae._validation import SEED_LIMIT
+
 PROG = "keras-vae"
 
 
@@ -80,7 +82,7 @@ MAX_COUNT = 1_000_000
 """The bound of the counts (`-n`, `-k`, `--steps`, `--limit`,
 `--batch-size`, `--epochs`)."""
 
-SEED_BOUND = 2**32
+SEED_BOUND = SEED_LIMIT
 """Seeds are integers in [0, 2**32), the same rule on every backend."""
 
 _PADDING = 2  # Pixels around each image of a grid (`image_grid`'s default).

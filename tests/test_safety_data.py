@@ -280,3 +280,150 @@ def test_available_memory_is_read_on_linux():
         pytest.skip("no /proc/meminfo")
     available = vae_module._available_memory()
     assert isinstance(available, int) and available > 2**20
+
+
+# ----------------------------------------------------------------------
+# Review of the data checks: a refusal restores the optimizer's state too,
+# every watched input is snapshotted, bf16 and complex data, the memory
+# estimate for small data.
+
+
+def optimizer_state(model):
+    return {
+        v.path: np.array(keras.ops.convert_to_numpy(v))
+        for v in model.optimizer.variables
+    }
+
+
+def test_refused_first_fit_leaves_the_model_as_new():
+    # The optimizer's slots (Adam's moments) and the encoder head's
+    # weights did not exist before the first `fit`: a refusal at the
+    # fourth batch left them as three training steps made them.
+    keras.utils.set_random_seed(1)
+    vae = tiny_vae()
+    with pytest.raises(ValueError, match="non-finite"):
+        vae.fit(
+            batches(binary_data(), bad_batch=3, bad_value=np.nan), verbose=0
+        )
+    keras.utils.set_random_seed(1)
+    new = tiny_vae()  # The same initial weights, built without training.
+    new(keras.KerasTensor((8,) + SHAPE))  # Builds it, symbolically.
+    new.optimizer.build(new.trainable_variables)
+    assert len(vae.weights) == len(new.weights)
+    for old, value in zip(weights_of(new), weights_of(vae)):
+        np.testing.assert_array_equal(old, value)
+    fresh = list(optimizer_state(new).values())
+    state = list(optimizer_state(vae).values())
+    assert len(fresh) == len(state) > 2
+    for old, value in zip(fresh, state):
+        np.testing.assert_array_equal(old, value)
+    vae.fit(binary_data(), batch_size=8, verbose=0)  # Still trains.
+    assert np.isfinite(vae.reconstruct(binary_data())).all()
+
+
+def test_refused_fit_restores_a_built_optimizer():
+    vae = tiny_vae()
+    vae.fit(batches(binary_data()), verbose=0)
+    before, weights = optimizer_state(vae), weights_of(vae)
+    with pytest.raises(ValueError, match="non-finite"):
+        vae.fit(
+            batches(binary_data(), bad_batch=3, bad_value=np.nan), verbose=0
+        )
+    after = optimizer_state(vae)
+    assert sorted(before) == sorted(after)
+    for path, value in before.items():
+        np.testing.assert_array_equal(value, after[path], err_msg=path)
+    for old, new in zip(weights, weights_of(vae)):
+        np.testing.assert_array_equal(old, new)
+
+
+def nested_dataset(tf, x):
+    """Batches of `{"x": ...}` dicts: a data set `BatchChecks` leaves
+    unwrapped."""
+    return tf.data.Dataset.from_tensor_slices({"x": x}).batch(8)
+
+
+def test_batch_checks_keeps_watching_after_an_unwrapped_input():
+    tf = pytest.importorskip("tensorflow")
+    from keras_vae.callbacks.nan_guard import BatchChecks
+
+    checks = BatchChecks(lambda name, batch: None)
+    checks.wrap("x", batches(binary_data()))
+    assert checks.watching
+    checks.wrap("validation_data", nested_dataset(tf, binary_data()))
+    assert checks.watching
+    checks.wrap("validation_data", binary_data())  # An array: unchanged.
+    assert checks.watching
+
+
+def test_generator_refusal_with_nested_validation_data_restores():
+    tf = pytest.importorskip("tensorflow")
+    vae = tiny_vae()
+    vae.fit(batches(binary_data()), verbose=0)
+    before, weights = optimizer_state(vae), weights_of(vae)
+    with pytest.raises(ValueError, match="non-finite"):
+        vae.fit(
+            batches(binary_data(), bad_batch=3, bad_value=np.nan),
+            validation_data=nested_dataset(tf, binary_data()),
+            verbose=0,
+        )
+    for old, new in zip(weights, weights_of(vae)):
+        np.testing.assert_array_equal(old, new)
+    after = optimizer_state(vae)
+    for path, value in before.items():
+        np.testing.assert_array_equal(value, after[path], err_msg=path)
+
+
+def test_bfloat16_and_float16_data_are_checked():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from keras_vae.callbacks.nan_guard import check_data
+
+    for dtype in (ml_dtypes.bfloat16, np.float16):
+        x = binary_data(8)
+        x[3, 2] = np.nan
+        with pytest.raises(ValueError, match=r"non-finite.*\(3, 2\)"):
+            check_data("x", x.astype(dtype))
+        with pytest.raises(ValueError, match=r"non-finite.*\(3, 2\)"):
+            tiny_vae().encode(x.astype(dtype))
+        with pytest.raises(ValueError, match=SUPPORT_MESSAGE) as excinfo:
+            check_data(
+                "x",
+                (binary_data(8) * 255).astype(dtype),
+                likelihood="bernoulli",
+                support=(0.0, 1.0),
+            )
+        assert_support_error(excinfo)
+        assert f"({np.dtype(dtype)})" in str(excinfo.value)
+        check_data("x", binary_data(8).astype(dtype), "bernoulli", (0, 1))
+    fp8 = getattr(ml_dtypes, "float8_e4m3fn", None)
+    if fp8 is not None:
+        with pytest.raises(ValueError, match="non-finite"):
+            check_data("x", np.array([1.0, np.nan], "float32").astype(fp8))
+
+
+def test_complex_data_is_refused():
+    from keras_vae.callbacks.nan_guard import check_data
+
+    x = binary_data(8).astype("complex64")
+    with pytest.raises(ValueError, match=r"`x` is complex \(complex64\)"):
+        check_data("x", x)
+    with pytest.raises(ValueError, match=r"`x` is complex"):
+        tiny_vae().encode(x)
+
+
+def test_memory_check_uses_the_examples_there_are(monkeypatch):
+    # Decoder values per example: 8 + 6; a step with 64 samples needs
+    # 64 x 14 x 4 bytes x 3 = 10752 bytes per example.
+    monkeypatch.setattr(vae_module, "_available_memory", lambda: 100_000)
+    vae = tiny_vae(objective="iwae", num_samples=64)
+    # 8 examples make one batch of 8 (86 016 bytes), not of 32.
+    vae.fit(binary_data(8), verbose=0)
+    vae.fit(binary_data(8), batch_size=64, verbose=0)
+    with pytest.raises(ValueError, match="batch size of 16") as excinfo:
+        vae.fit(binary_data(), batch_size=16, verbose=0)
+    message = str(excinfo.value)
+    assert "/proc/meminfo" in message and "accelerator" in message, message
+    assert "this machine" in message, message
+    doc = " ".join(keras_vae.VAE.fit.__doc__.split())
+    assert "the memory of this machine, as /proc/meminfo reports it" in doc
+    assert "on an accelerator, the backend's own limit applies" in doc

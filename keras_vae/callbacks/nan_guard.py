@@ -18,8 +18,9 @@ def check_data(name, data, likelihood=None, support=None):
     searched only to describe them.
 
     Arrays (numpy or backend tensors) are checked, of any real or integer
-    dtype; other values (data sets, generators) are left alone: see
-    `BatchChecks` for those.
+    dtype (bfloat16 and the other types of `ml_dtypes` included); complex
+    arrays are refused; other values (data sets, generators) are left
+    alone: see `BatchChecks` for those.
 
     Args:
         name: str. The argument's name, for the message.
@@ -30,7 +31,8 @@ def check_data(name, data, likelihood=None, support=None):
             values must lie in; None accepts any finite value.
 
     Raises:
-        ValueError: `data` holds NaN or inf, or values outside `support`.
+        ValueError: `data` holds NaN or inf, or values outside `support`,
+            or is complex.
     """
     if data is None or not hasattr(data, "shape") or not hasattr(data, "dtype"):
         return
@@ -38,6 +40,14 @@ def check_data(name, data, likelihood=None, support=None):
         array = np.asarray(keras.ops.convert_to_numpy(data))
     except Exception:  # Not convertible (a symbolic tensor): skip.
         return
+    dtype = array.dtype
+    if dtype.kind == "c":
+        raise ValueError(
+            f"`{name}` is complex ({dtype}): a VAE models real values. "
+            "Pass the real and imaginary parts as real features, e.g. "
+            "`np.concatenate([x.real, x.imag], axis=-1)`."
+        )
+    array = _as_real(array)
     kind = array.dtype.kind
     if array.size == 0 or kind not in "biuf" or (kind != "f" and not support):
         return
@@ -58,12 +68,36 @@ def check_data(name, data, likelihood=None, support=None):
         first = tuple(int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
             f"The {likelihood!r} likelihood needs data in "
-            f"[{lower:g}, {upper:g}], but `{name}` ({array.dtype}) holds "
+            f"[{lower:g}, {upper:g}], but `{name}` ({dtype}) holds "
             f"values from {float(low):g} to {float(high):g}: "
             f"{int(outside.sum())} value(s) outside, the first at index "
             f"{first}. Scale the data first, e.g. `x / 255.0` for 8-bit "
             "images, or choose a likelihood for the data's range."
         )
+
+
+def _as_real(array):
+    """`array`, or for the floating and integer types numpy does not know
+    (`ml_dtypes`' bfloat16, float8, int4..., of dtype kind 'V') the same
+    values as float32 or int64, which numpy can compare."""
+    if array.dtype.kind != "V":
+        return array
+    ml_dtypes = sys.modules.get("ml_dtypes")  # Imported by jax and tf.
+    if ml_dtypes is None:
+        try:
+            import ml_dtypes
+        except ImportError:
+            return array
+    for info, target in (
+        (ml_dtypes.finfo, "float32"),
+        (ml_dtypes.iinfo, "int64"),
+    ):
+        try:
+            info(array.dtype)
+        except (TypeError, ValueError):
+            continue
+        return array.astype(target)
+    return array
 
 
 def _first_component(batch):
@@ -101,7 +135,8 @@ class BatchChecks:
         tf = sys.modules.get("tensorflow")  # Not imported: no tf.data.
         if tf is not None and isinstance(data, tf.data.Dataset):
             wrapped = self._dataset(name, data, tf)
-            self.watching = wrapped is not data
+            # Or: an input wrapped before (`x`) is still watched.
+            self.watching = self.watching or wrapped is not data
             return wrapped
         return data
 

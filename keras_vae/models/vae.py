@@ -377,18 +377,21 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         (`x`, `validation_data`, or its first element if it is a tuple)
         are checked up front; the batches of a `tf.data.Dataset` or a
         Python generator are checked as they are drawn, on every backend
-        (a refused batch leaves the model's variables as they were before
-        the call). Other inputs (a `keras.utils.PyDataset`, a torch
-        `DataLoader`) are not checked batch by batch.
+        (a refused batch leaves the model's variables, and its
+        optimizer's, as they were before the call). Other inputs (a
+        `keras.utils.PyDataset`, a torch `DataLoader`) are not checked
+        batch by batch.
 
         With `num_samples > 1`, the memory a training step needs is
-        estimated first (from the batch size, `num_samples` and the
-        decoder's activations) and compared with the available memory
-        (`MemAvailable` of `/proc/meminfo`; no check where it cannot be
-        read). A `keras_vae.callbacks.NaNGuard` is added to the callbacks
-        (unless one is there, or `keras.callbacks.TerminateOnNaN`), so
-        that a loss that turns NaN stops training with a clear error
-        instead of running on silently.
+        estimated first (from the batch size, or the number of examples
+        if there are fewer, `num_samples` and the decoder's activations)
+        and compared with the available memory: the memory of this
+        machine, as /proc/meminfo reports it (`MemAvailable`; no check
+        where it cannot be read); on an accelerator, the backend's own
+        limit applies. A `keras_vae.callbacks.NaNGuard` is added to the
+        callbacks (unless one is there, or
+        `keras.callbacks.TerminateOnNaN`), so that a loss that turns NaN
+        stops training with a clear error instead of running on silently.
 
         Args:
             x: the data (arrays, a `tf.data.Dataset`, a
@@ -450,7 +453,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 callbacks.append(NaNGuard())
             kwargs["callbacks"] = callbacks
         return self._refusable(
-            lambda: super(VAE, self).fit(x, y, *args, **kwargs), checks
+            lambda: super(VAE, self).fit(x, y, *args, **kwargs),
+            checks,
+            training=True,
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -573,18 +578,47 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         return BatchChecks(check)
 
-    def _refusable(self, run, checks):
+    def _refusable(self, run, checks, training=False):
         """Runs `run()`, a Keras loop over data that `checks` watches, so
         that a refused batch raises its own ValueError (not the data
         pipeline's error around it) and leaves the model's variables as
         they were before the call. (Keras's JAX trainer holds the values
         apart from the variables while it loops; an error raised by the
-        data there would leave the variables empty.)"""
+        data there would leave the variables empty.)
+
+        The snapshot must hold every variable the loop may change, so the
+        model is built first, symbolically, where the encoder's input
+        shape is known (else the variables of layers first built by the
+        loop, such as the encoder head, would keep what the steps before
+        the refusal made of them), and with `training` the optimizer too
+        (its slots, such as Adam's moments, exist only once it is built).
+        """
         snapshot = None
         if checks.watching:
+            import contextlib
+
+            # Where Keras builds: in the model's `tf.distribute` strategy.
+            strategy = getattr(self, "distribute_strategy", None)
+            scope = strategy.scope() if strategy else contextlib.nullcontext()
+            shape = self._encoder_input_shape()
+            optimizer = getattr(self, "optimizer", None)
+
+            def built():
+                return all(layer.built for layer in self._flatten_layers())
+
+            with scope:
+                if not built() and shape and None not in shape[1:]:
+                    # The batch size does not matter for the variables.
+                    try:
+                        self(keras.KerasTensor((1,) + tuple(shape[1:])))
+                    except Exception:  # Keras's own build will report it.
+                        pass
+                if training and optimizer is not None and built():
+                    if not optimizer.built:
+                        optimizer.build(self.trainable_variables)
             variables = list(self.variables) + list(self.metrics_variables)
-            if getattr(self, "optimizer", None) is not None:
-                variables += list(self.optimizer.variables)
+            if optimizer is not None:
+                variables += list(optimizer.variables)
             try:
                 snapshot = [(v, ops.convert_to_numpy(v)) for v in variables]
             except Exception:  # E.g. values mirrored over devices: none.
@@ -609,13 +643,18 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
     def _check_memory(self, batch_size, data_shape):
         """Refuses a `num_samples` whose training step cannot fit in the
-        available memory; a no-op for one sample, or where the available
-        memory is unknown."""
+        available memory of this machine (the host's, not an
+        accelerator's); a no-op for one sample, or where the available
+        memory is unknown. A batch holds at most the `data_shape[0]`
+        examples there are."""
         if self.num_samples == 1:
             return
         available = _available_memory()
         if available is None:
             return
+        examples = data_shape[0] if data_shape else None
+        if examples:  # Fewer examples than a batch: one smaller batch.
+            batch_size = min(int(batch_size), int(examples))
         per_sample = _activations_per_example(self.decoder)
         if per_sample is None:  # Unknown: the data's size instead.
             per_sample = math.prod(d or 1 for d in data_shape[1:])
@@ -633,8 +672,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 f"about {_format_bytes(needed)} (batch {batch_size} x "
                 f"num_samples {self.num_samples} x {per_sample} decoder "
                 f"values x 4 bytes x {_GRADIENT_FACTOR} for the gradients), "
-                f"and {_format_bytes(available)} of memory is available. "
-                "Use a smaller `num_samples` or `batch_size`."
+                f"and this machine has {_format_bytes(available)} of "
+                "memory available (MemAvailable in /proc/meminfo: the "
+                "host's memory, not an accelerator's). Use a smaller "
+                "`num_samples` or `batch_size`."
             )
 
     # ------------------------------------------------------------------
@@ -1095,8 +1136,9 @@ its gradient and the temporaries of the loss (a rough, safe-side factor)."""
 
 
 def _available_memory():
-    """Bytes of memory available now (`MemAvailable` of `/proc/meminfo`),
-    or None where that cannot be read (not Linux)."""
+    """Bytes of this machine's memory available now (`MemAvailable` of
+    `/proc/meminfo`: the host's, not an accelerator's), or None where that
+    cannot be read (not Linux)."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:

@@ -31,6 +31,7 @@ archive is bounded by its own size).
     check_keras_file(path, error_cls=ValueError, hint=None, max_bytes=None)
 """
 
+import contextlib
 import io
 import json
 import math
@@ -423,15 +424,22 @@ def load_model_or_raise(
 
     path = os.fspath(path)
     check_keras_file(path, error_cls, hint, max_bytes)
-    try:
+    with _reporting(path, error_cls, hint, "", ""):
         return keras.saving.load_model(path, **kwargs)
+
+
+@contextlib.contextmanager
+def _reporting(path, error_cls, hint, what, why):
+    """Turns what loading `path` raises into one `error_cls` naming it."""
+    try:
+        yield
     except _DAMAGE as e:
         raise _damaged(error_cls, path, _excerpt(e), hint) from e
     except ValueError as e:
-        raise error_cls(f"cannot load {path}: {_excerpt(e)}") from e
+        raise error_cls(f"cannot load {what}{path}: {_excerpt(e)}{why}") from e
     except _ODD as e:
         raise error_cls(
-            f"cannot load {path}: {type(e).__name__}: {_excerpt(e)}"
+            f"cannot load {what}{path}: {type(e).__name__}: {_excerpt(e)}"
         ) from e
 
 
@@ -473,16 +481,11 @@ def load_weights_or_raise(
     """
     path = os.fspath(path)
     check_keras_file(path, error_cls, hint, max_bytes)
-    try:
+    with _reporting(
+        path,
+        error_cls,
+        hint,
+        "the weights ",
+        " (a damaged file, or weights of another model)",
+    ):
         model.load_weights(path)
-    except _DAMAGE as e:
-        raise _damaged(error_cls, path, _excerpt(e), hint) from e
-    except ValueError as e:
-        raise error_cls(
-            f"cannot load the weights {path}: {_excerpt(e)} (a damaged file, "
-            "or weights of another model)"
-        ) from e
-    except _ODD as e:
-        raise error_cls(
-            f"cannot load the weights {path}: {type(e).__name__}: {_excerpt(e)}"
-        ) from e
