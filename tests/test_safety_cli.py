@@ -451,7 +451,10 @@ def test_train_names_a_damaged_checkpoint_and_keeps_it(
     result = run(capsys, *TRAIN, "--workdir", workdir, "--no-tensorboard")
     checkpoint = workdir / "checkpoint.keras"
     assert_one_line_error(
-        result, f"{checkpoint} is damaged", "move its directory away", "deletes nothing"
+        result,
+        f"{checkpoint} is damaged",
+        "move its directory away",
+        "deletes nothing",
     )
     assert {p.name: p.read_bytes() for p in workdir.iterdir()} == before
 
