@@ -311,11 +311,6 @@ def _builtin_directory(preset):
     )
 
 
-def _check_preset(preset):
-    """Fails early, listing the known presets, if `preset` is neither."""
-    _builtin_directory(preset)
-
-
 def _inspect_preset(preset):
     """The metadata of `preset`, read (not loaded) to check the arguments
     against it before any work."""
@@ -332,7 +327,7 @@ def _inspect_preset(preset):
 def _load_preset(preset):
     import keras_vae
 
-    _check_preset(preset)
+    _builtin_directory(preset)  # Unknown: fails early, listing presets.
     try:
         return keras_vae.VAE.from_preset(preset)
     except (ValueError, OSError) as e:  # A PresetError, a damaged file...

@@ -176,7 +176,7 @@ def _fetch_one(spec, root, *, log, force, apt_update):
         seconds = time.perf_counter() - start
         log(f"{spec.name}: verified and cached in {final} ({seconds:.1f} s)")
     finally:
-        _remove_scratch(scratch)
+        _SCRATCH.remove(scratch)
     return final
 
 
@@ -247,10 +247,6 @@ def _make_scratch(datasets_root, spec, final):
     return pathlib.Path(
         _SCRATCH.make(datasets_root, f".fetch-{spec.name}-", final)
     )
-
-
-def _remove_scratch(scratch):
-    _SCRATCH.remove(scratch)
 
 
 def _remove_stale_scratch(datasets_root, name):

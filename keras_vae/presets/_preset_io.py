@@ -863,8 +863,8 @@ def staged_version(directory, copy=False):
                 "directory."
             )
         os.makedirs(parent)
-    recover_interrupted(directory)
-    check_target(directory)  # Recovery may have put a version back.
+    if recover_interrupted(directory):
+        check_target(directory)  # Recovery may have put a version back.
     identity = _identity(directory)
     mode = (
         stat.S_IMODE(os.lstat(directory).st_mode)
