@@ -21,24 +21,6 @@ from zoo import publish
 from zoo import train
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """A tiny trained and evaluated run of the mnist_mlp_2 config."""
-    workdir = str(tmp_path_factory.mktemp("run"))
-    train.train(
-        "mnist_mlp_2",
-        workdir=workdir,
-        epochs=1,
-        split="train[:256]",
-        verbose=0,
-        tensorboard=False,
-    )
-    evaluate.main(
-        ["mnist_mlp_2", "--workdir", workdir, "-k", "5", "--limit", "40"]
-    )
-    return workdir
-
-
 @pytest.fixture
 def published(trained_run, tmp_path):
     root = str(tmp_path / "presets")

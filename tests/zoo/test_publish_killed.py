@@ -13,9 +13,7 @@ import time
 
 import keras_vae
 from keras_vae.presets import _preset_io
-from zoo import evaluate
 from zoo import publish
-from zoo import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -34,19 +32,8 @@ _PUBLISHER = textwrap.dedent(
 )
 
 
-def test_a_killed_publish_leaves_a_whole_version(tmp_path):
-    workdir = str(tmp_path / "run")
-    train.train(
-        "mnist_mlp_2",
-        workdir=workdir,
-        epochs=1,
-        split="train[:128]",
-        verbose=0,
-        tensorboard=False,
-    )
-    evaluate.main(
-        ["mnist_mlp_2", "--workdir", workdir, "-k", "2", "--limit", "8"]
-    )
+def test_a_killed_publish_leaves_a_whole_version(trained_run, tmp_path):
+    workdir = trained_run
     root = tmp_path / "presets"
     directory = publish.publish(
         "mnist_mlp_2", workdir=workdir, output_root=str(root), partial=True
