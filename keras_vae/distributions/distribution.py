@@ -1,0 +1,167 @@
+"""The base class of keras_vae's distributions."""
+
+import keras
+from keras import ops
+
+
+def float32(x):
+    """`x` as a float32 tensor: distribution math is always float32."""
+    return ops.cast(x, "float32")
+
+
+def sum_events(values, event_ndims):
+    """Sums the trailing `event_ndims` axes of `values` (none if 0)."""
+    if event_ndims == 0:
+        return values
+    ndim = len(values.shape)
+    return ops.sum(values, axis=tuple(range(ndim - event_ndims, ndim)))
+
+
+def check_event_ndims(event_ndims, value_ndim=None):
+    """Validates `event_ndims`: an int >= 0 (and <= the values' rank)."""
+    if (
+        isinstance(event_ndims, bool)
+        or not isinstance(event_ndims, int)
+        or event_ndims < 0
+        or (value_ndim is not None and event_ndims > value_ndim)
+    ):
+        bound = "" if value_ndim is None else f" and <= {value_ndim}"
+        raise ValueError(
+            f"`event_ndims` must be an int >= 0{bound} (the trailing axes "
+            f"that form one event). Received: event_ndims={event_ndims!r}"
+        )
+    return event_ndims
+
+
+def sample_shape_of(sample_shape):
+    """`sample_shape` as a tuple of ints (an int `n` is `(n,)`)."""
+    if isinstance(sample_shape, int) and not isinstance(sample_shape, bool):
+        sample_shape = (sample_shape,)
+    try:
+        shape = tuple(sample_shape)
+    except TypeError:
+        shape = None
+    if shape is None or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0
+        for d in shape
+    ):
+        raise ValueError(
+            "`sample_shape` must be an int > 0 or a tuple of them. "
+            f"Received: sample_shape={sample_shape!r}"
+        )
+    return shape
+
+
+class Distribution:
+    """A probability distribution over tensors, backend-neutral.
+
+    Distributions are plain Python objects (not layers): a layer holds the
+    weights and builds a distribution from its outputs in `call`. All math
+    uses `keras.ops` and `keras.random`, in float32 whatever the inputs'
+    dtype, so it runs on TensorFlow, JAX and PyTorch, inside compiled
+    steps too, and under the `"mixed_bfloat16"` policy.
+
+    Shapes follow TensorFlow Probability: a value has shape
+    `sample_shape + batch_shape + event_shape`. The trailing
+    `event_ndims` axes of a value form one event: `log_prob` sums over
+    them and returns one number per element of the batch.
+
+    Subclasses implement `_sample(seed, sample_shape)`,
+    `_log_prob(x)` (summed over the event axes), `mean()` and
+    `batch_event_shape` (the shape of one draw); they may override
+    `sample_and_log_prob` when drawing gives the log-density for free (a
+    flow), or `_log_prob_elements` when the event sum is the only
+    difference from an element-wise log-density.
+
+    Args:
+        event_ndims: int >= 0. How many trailing axes of a value form one
+            event.
+    """
+
+    def __init__(self, event_ndims):
+        self.event_ndims = check_event_ndims(event_ndims)
+
+    # --- What subclasses provide -------------------------------------
+
+    @property
+    def batch_event_shape(self):
+        """The shape of one draw, `batch_shape + event_shape` (a tuple)."""
+        raise NotImplementedError
+
+    def _sample(self, seed, sample_shape):
+        raise NotImplementedError
+
+    def _log_prob_elements(self, x):
+        raise NotImplementedError
+
+    def _log_prob(self, x):
+        return sum_events(self._log_prob_elements(x), self.event_ndims)
+
+    def mean(self):
+        """The mean, shaped `batch_shape + event_shape`, float32."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed-form mean."
+        )
+
+    # --- The public API ------------------------------------------------
+
+    @property
+    def event_shape(self):
+        """The shape of one event, a tuple."""
+        shape = tuple(self.batch_event_shape)
+        return shape[len(shape) - self.event_ndims :]
+
+    @property
+    def batch_shape(self):
+        """The shape of the batch of independent events, a tuple."""
+        shape = tuple(self.batch_event_shape)
+        return shape[: len(shape) - self.event_ndims]
+
+    def sample(self, seed=None, sample_shape=()):
+        """Draws values, shaped `sample_shape + batch_shape + event_shape`.
+
+        Args:
+            seed: a `keras.random.SeedGenerator` (required inside compiled
+                functions), an int, or None (Keras's global generator).
+            sample_shape: int or tuple of ints. Independent draws per
+                element of the batch, as leading axes; default `()`.
+
+        Returns:
+            A float32 tensor (int32 for discrete distributions).
+        """
+        return self._sample(seed, sample_shape_of(sample_shape))
+
+    def log_prob(self, x):
+        """The log-density (or log-probability) of `x`, in nats.
+
+        Args:
+            x: a tensor whose trailing axes broadcast against
+                `batch_shape + event_shape` (leading sample axes are kept).
+
+        Returns:
+            A float32 tensor: `x`'s shape without the event axes.
+        """
+        return self._log_prob(x)
+
+    def sample_and_log_prob(self, seed=None, sample_shape=()):
+        """Draws values and returns them with their log-density.
+
+        The same as `sample` then `log_prob`, but a flow computes both in
+        one forward pass, without an inverse.
+
+        Args:
+            seed: as for `sample`.
+            sample_shape: as for `sample`.
+
+        Returns:
+            A tuple `(x, log_prob)`.
+        """
+        x = self.sample(seed=seed, sample_shape=sample_shape)
+        return x, self.log_prob(x)
+
+    def __repr__(self):
+        return (
+            f"<{type(self).__name__} batch_shape={self.batch_shape} "
+            f"event_shape={self.event_shape}>"
+        )
+
