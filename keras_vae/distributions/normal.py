@@ -8,6 +8,7 @@ from keras import ops
 from keras_vae import ops as vae_ops
 from keras_vae.distributions.distribution import Distribution
 from keras_vae.distributions.distribution import float32
+from keras_vae.distributions.distribution import sum_events
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -63,7 +64,10 @@ class Normal(Distribution):
         log_var = vae_ops.clip_log_var(log_var)
         if tuple(loc.shape) != tuple(log_var.shape):
             # One shape for both (e.g. one learned variance per value).
-            loc, log_var = loc + ops.zeros_like(log_var), log_var + ops.zeros_like(loc)
+            loc, log_var = (
+                loc + ops.zeros_like(log_var),
+                log_var + ops.zeros_like(loc),
+            )
         self.loc = loc
         self.log_var = log_var
 
@@ -96,6 +100,5 @@ class Normal(Distribution):
 
     def entropy(self):
         """The differential entropy per event, in nats."""
-        from keras_vae.distributions.distribution import sum_events
-
-        return sum_events(0.5 * (self.log_var + 1.0 + _LOG_2PI), self.event_ndims)
+        entropy = 0.5 * (self.log_var + 1.0 + _LOG_2PI)
+        return sum_events(entropy, self.event_ndims)

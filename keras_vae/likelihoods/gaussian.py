@@ -59,9 +59,10 @@ class Gaussian(Likelihood):
 
     def build(self, params_shape):
         if self.variance == "learned":
+            shape = self.data_shape or tuple(params_shape[1:])
             self.log_var = self.add_weight(
                 name="log_var",
-                shape=tuple(params_shape[1:]),
+                shape=shape,
                 initializer="zeros",
                 autocast=False,
             )
@@ -73,8 +74,6 @@ class Gaussian(Likelihood):
                 params[..., 0], params[..., 1], event_ndims=event_ndims
             )
         if self.variance == "learned":
-            if not self.built:
-                self.build(tuple(params.shape))
             log_var = ops.cast(self.log_var, "float32")
         else:
             log_var = ops.full((), math.log(self.variance), "float32")

@@ -50,6 +50,19 @@ class Likelihood(keras.layers.Layer):
     support = None
     integer = False
     param_axes = 0
+    data_shape = None
+
+    def setup(self, data_shape):
+        """Fits the likelihood to data of `data_shape` (one example's, no
+        batch axis) and creates its weights, if any. `VAE` calls it; a
+        likelihood used on its own is built from its first `params`.
+
+        Args:
+            data_shape: tuple. The shape of one example.
+        """
+        self.data_shape = tuple(data_shape)
+        if not self.built:
+            self.build((None,) + self.params_shape(self.data_shape))
 
     def params_shape(self, data_shape):
         """The shape the decoder must output for one example of data.

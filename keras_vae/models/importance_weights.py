@@ -39,13 +39,15 @@ class ImportanceWeights(keras.Model):
         )
 
     def call(self, x):
-        mean, log_var = self.vae._encode(x, training=False)
-        z = self.sampler([mean, log_var], training=True)
-        if self.samples_per_step == 1:
-            z = keras.ops.expand_dims(z, 1)
-        params = self.vae._decode_params(z, training=False)
-        log_w, _ = self.vae._log_weights(x, mean, log_var, z, params)
-        return log_w
+        terms = self.vae._terms(
+            x,
+            self.samples_per_step,
+            self.sampler.seed_generator,
+            training=False,
+            log_weights=True,
+        )
+        log_w = terms["log_px"] + terms["log_pz"] - terms["log_qz"]
+        return keras.ops.transpose(log_w)  # (B, samples_per_step)
 
     def restart(self, seed):
         """Prepares a new estimate, reusing the compiled `predict`.

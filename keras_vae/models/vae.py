@@ -5,25 +5,19 @@ import numpy as np
 from keras import ops
 
 from keras_vae import _validation
+from keras_vae import distributions
+from keras_vae import likelihoods
 from keras_vae import ops as vae_ops
+from keras_vae import posteriors
+from keras_vae import priors
 from keras_vae._seed_state import SeedStateMixin
 from keras_vae._warmup import KLWarmupMixin
 from keras_vae.callbacks.nan_guard import BatchChecks
 from keras_vae.callbacks.nan_guard import NaNGuard
 from keras_vae.callbacks.nan_guard import check_data
-from keras_vae.layers.gaussian_encoder_head import GaussianEncoderHead
 from keras_vae.layers.reparam_sampling import ReparamSampling
 from keras_vae.layers.reparam_sampling import _seed_generator
 
-LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_learned")
-# The values the data of each likelihood may take: a closed interval, or
-# None for any finite value (every likelihood refuses NaN and inf). The
-# one place that says it, read by `VAE._check_data`.
-_SUPPORTS = {
-    "bernoulli": (0.0, 1.0),
-    "gaussian": None,
-    "gaussian_learned": None,
-}
 OBJECTIVES = ("elbo", "iwae")
 
 _TARGETS_ERROR = (
@@ -37,24 +31,6 @@ _SAMPLE_WEIGHT_ERROR = (
     "`VAE` does not support `sample_weight`: its loss is the negative ELBO "
     "averaged over the batch. Received: sample_weight={}"
 )
-
-
-class _LearnedLogVariance(keras.layers.Layer):
-    """Holds one trainable log-variance per output value (internal)."""
-
-    def build(self, input_shape):
-        self.log_var = self.add_weight(
-            name="log_var",
-            shape=tuple(input_shape[1:]),
-            initializer="zeros",
-            autocast=False,
-        )
-
-    def call(self, inputs):
-        return ops.cast(self.log_var, "float32")
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[1:])
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -165,9 +141,12 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         num_samples=1,
         parameterization="log_var",
         seed=None,
+        prior=None,
+        posterior=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # === Checks ===
         for name, value in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(value, keras.layers.Layer):
                 raise ValueError(
@@ -175,9 +154,6 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                     f"Received: {name}={value!r} of type {type(value)}"
                 )
         self.latent_dim = _validation.positive_int("latent_dim", latent_dim)
-        self.likelihood = _validation.one_of(
-            "likelihood", likelihood, LIKELIHOODS
-        )
         self.gaussian_variance = _validation.positive_float(
             "gaussian_variance", gaussian_variance
         )
@@ -190,15 +166,38 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.parameterization = parameterization
         self.seed = _validation.seed("seed", seed)
 
+        # === Layers ===
         self.encoder = encoder
         self.decoder = decoder
-        self.encoder_head = GaussianEncoderHead(
-            latent_dim,
-            parameterization=parameterization,
-            dtype=self.dtype_policy,
-            name="encoder_head",
-        )
-        # The model adds the KL itself (below), so the sampler adds none.
+        if likelihood == "gaussian" and self.gaussian_variance != 1.0:
+            likelihood = likelihoods.Gaussian(variance=self.gaussian_variance)
+        self.likelihood = likelihoods.get(likelihood)
+        # The posterior keeps the attribute name of the encoder head it
+        # replaces: the weights of saved models and presets sit there.
+        self._default_posterior = posterior is None
+        if posterior is None:
+            posterior = posteriors.DiagonalGaussian(
+                latent_dim,
+                parameterization=parameterization,
+                dtype=self.dtype_policy,
+                name="encoder_head",
+            )
+        self.encoder_head = posteriors.get(posterior)
+        posterior_dim = getattr(self.encoder_head, "latent_dim", None)
+        if posterior_dim != self.latent_dim:
+            raise ValueError(
+                f"The posterior {self.encoder_head.name!r} is over "
+                f"{posterior_dim} latent dimensions, but "
+                f"latent_dim={self.latent_dim}. Make the posterior with "
+                f"latent_dim={self.latent_dim}."
+            )
+        self.prior = priors.get(prior)
+        shape = self._encoder_input_shape()
+        self.prior.setup(self.latent_dim, shape[1:] if shape else None)
+        if shape and None not in shape[1:]:
+            self.likelihood.setup(shape[1:])
+        # The source of the posterior's noise (its seed generator; its
+        # own KL is off: the model adds the KL itself, below).
         self.sampler = ReparamSampling(
             num_samples=num_samples,
             kl_weight=0.0,
@@ -210,15 +209,18 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.prior_seed_generator = _seed_generator(
             None if self.seed is None else (self.seed + 1) % 2**32
         )
-        if self.likelihood == "gaussian_learned":
-            self.observation_log_var = _LearnedLogVariance(
-                name="observation_log_var"
-            )
+
+        # === State and metrics ===
         self._add_kl_step()
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
         self._step_terms = None
+
+    @property
+    def posterior(self):
+        """The posterior layer `q(z|x)`, a `keras_vae.posteriors.Posterior`."""
+        return self.encoder_head
 
     # ------------------------------------------------------------------
     # Building blocks shared by training and evaluation.
@@ -254,48 +256,68 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 f"{shape}."
             )
 
-    def _encode(self, x, training=None):
+    def _posterior(self, x, training=None):
+        """`q(z|x)`, a distribution with batch shape `(B,)`."""
         return self.encoder_head(self.encoder(x, training=training))
 
+    def _gaussian(self, x, training=None):
+        """The Gaussian part of `q(z|x)`, a `distributions.Normal`."""
+        return self.encoder_head.gaussian(self.encoder(x, training=training))
+
+    def _prior(self, training=None):
+        """`p(z)`, a distribution over `(latent_dim,)` vectors."""
+        encode = None
+        if self.prior.requires_encoder:
+
+            def encode(u):
+                return self._gaussian(u, training=training)
+
+        return self.prior.distribution(encode)
+
     def _decode_params(self, z, training=None):
-        """Decoder output for `z` of shape (B, L) or (B, k, L)."""
+        """Decoder output for `z` of shape (B, L) or (k, B, L)."""
         if len(z.shape) == 2:
             return self.decoder(z, training=training)
-        batch, k = ops.shape(z)[0], z.shape[1]
+        k, batch = z.shape[0], ops.shape(z)[1]
         params = self.decoder(
             ops.reshape(z, (-1, self.latent_dim)), training=training
         )
-        return ops.reshape(params, (batch, k) + tuple(params.shape[1:]))
+        return ops.reshape(params, (k, batch) + tuple(params.shape[1:]))
 
-    def _log_likelihood_terms(self, x, params):
-        """log p(x|z) per example (and per sample if params has a k axis)."""
-        event_ndims = len(x.shape) - 1
-        if tuple(params.shape[-event_ndims:]) != tuple(x.shape[1:]) or (
-            len(params.shape) not in (len(x.shape), len(x.shape) + 1)
-        ):
-            raise ValueError(
-                "The decoder's output does not fit the data: decoder output "
-                f"shape {tuple(params.shape)}, data shape {tuple(x.shape)}. "
-                "The decoder must map (batch, latent_dim) to the data shape."
-            )
-        if len(params.shape) == len(x.shape) + 1:
-            x = ops.expand_dims(x, 1)
-        if self.likelihood == "bernoulli":
-            return vae_ops.bernoulli_log_prob(x, params, event_ndims)
-        if self.likelihood == "gaussian":
-            log_var = math.log(self.gaussian_variance)
+    def _likelihood(self, x, params):
+        """`p(x|z)` for the decoder's `params` (k, B, ...) of data `x`."""
+        if not self.likelihood.built:
+            self.likelihood.setup(x.shape[1:])
+        self.likelihood.check_params(params.shape[2:], x.shape[1:])
+        return self.likelihood(params, event_ndims=len(x.shape) - 1)
+
+    def _terms(self, x, num_samples, seed, training=None, log_weights=False):
+        """The pieces of the bounds for `num_samples` draws `z ~ q(z|x)`.
+
+        Returns a dict: `params` (k, B, ...), `log_px` (k, B), `kl` (B,)
+        (the closed form where the pair has one, else the Monte Carlo
+        estimate on these draws), and with `log_weights`, `log_pz` and
+        `log_qz` (k, B).
+        """
+        q = self._posterior(x, training=training)
+        p = self._prior(training=training)
+        exact = distributions.has_closed_form(q, p)
+        terms = {}
+        if exact and not log_weights:
+            z = q.sample(seed=seed, sample_shape=(num_samples,))
         else:
-            log_var = self.observation_log_var(x)
-        return vae_ops.normal_log_prob(x, params, log_var, event_ndims)
-
-    def _log_weights(self, x, mean, log_var, z, params, kl_weight=1.0):
-        """log p(x|z) + kl_weight * (log p(z) - log q(z|x)), shape (B, k)."""
-        log_px = self._log_likelihood_terms(x, params)
-        log_pz = vae_ops.standard_normal_log_prob(z)
-        log_qz = vae_ops.normal_log_prob(
-            z, ops.expand_dims(mean, 1), ops.expand_dims(log_var, 1)
-        )
-        return log_px + kl_weight * (log_pz - log_qz), log_px
+            z, terms["log_qz"] = q.sample_and_log_prob(
+                seed=seed, sample_shape=(num_samples,)
+            )
+            terms["log_pz"] = p.log_prob(z)
+        params = self._decode_params(z, training=training)
+        terms["params"] = params
+        terms["log_px"] = self._likelihood(x, params).log_prob(x)
+        if exact:
+            terms["kl"] = distributions.kl_divergence(q, p)
+        else:
+            terms["kl"] = ops.mean(terms["log_qz"] - terms["log_pz"], axis=0)
+        return terms
 
     def current_kl_weight(self):
         """The KL weight in force now: `beta` times the warm-up ramp.
@@ -326,28 +348,32 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self._check_single_input("inputs", inputs)
         x = inputs
         self._check_data_shape(x.shape)
-        mean, log_var = self._encode(x, training=training)
-        z = self.sampler([mean, log_var], training=training)
-        params = self._decode_params(z, training=training)
-        kl = vae_ops.kl_divergence_standard_normal(mean, log_var)
+        iwae = self.objective == "iwae"
+        terms = self._terms(
+            x,
+            self.num_samples,
+            self.sampler.seed_generator,
+            training=training,
+            log_weights=iwae,
+        )
+        kl = terms["kl"]
         kl_weight = self.current_kl_weight()
         self._advance_kl_step(training)
-
-        if self.objective == "iwae":
-            z3 = z if self.num_samples > 1 else ops.expand_dims(z, 1)
-            p3 = params if self.num_samples > 1 else ops.expand_dims(params, 1)
-            log_w, log_px = self._log_weights(
-                x, mean, log_var, z3, p3, kl_weight
+        reconstruction = -ops.mean(terms["log_px"])
+        if iwae:
+            log_w = terms["log_px"] + kl_weight * (
+                terms["log_pz"] - terms["log_qz"]
             )
-            reconstruction = -ops.mean(log_px)
-            self.add_loss(-ops.mean(vae_ops.log_mean_exp(log_w, axis=1)))
+            self.add_loss(-ops.mean(vae_ops.log_mean_exp(log_w, axis=0)))
         else:
-            reconstruction = -ops.mean(self._log_likelihood_terms(x, params))
             self.add_loss(reconstruction)
             self.add_loss(kl_weight * ops.mean(kl))
         # Read back by `compute_loss`, in the same step, for the metrics.
         self._step_terms = (reconstruction, ops.mean(kl))
-        return params
+        params = terms["params"]
+        if self.num_samples == 1:
+            return params[0]
+        return ops.moveaxis(params, 0, 1)  # (B, k, ...), the sample axis 1.
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
@@ -556,12 +582,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
     def _check_data(self, name, data):
         """Refuses array data that is not finite or not in the support."""
-        check_data(
-            name,
-            data,
-            likelihood=self.likelihood,
-            support=_SUPPORTS[self.likelihood],
-        )
+        self.likelihood.check_data(name, data)
 
     def _batch_checks(self, check_memory=False):
         """A `BatchChecks` for this model's data. With `check_memory`, the
@@ -704,9 +725,11 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         return x
 
     def _mean_of_likelihood(self, params):
-        if self.likelihood == "bernoulli":
-            return ops.sigmoid(ops.cast(params, "float32"))
-        return ops.cast(params, "float32")
+        return self.likelihood(params).mean()
+
+    def _encoded(self, x):
+        q = self._gaussian(x, training=False)
+        return q.loc, q.log_var
 
     def encode(self, x, batch_size=256):
         """Encodes data into the mean and log-variance of `q(z|x)`.
@@ -740,7 +763,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         """
         x = self._as_data(x)
         return self._batched(
-            lambda b: self._encode(b, training=False), x, batch_size
+            lambda b: self._encoded(b), x, batch_size
         )
 
     def decode(self, z, batch_size=256):
@@ -824,10 +847,11 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         x = self._as_data(x)
 
         def step(batch):
-            mean, log_var = self._encode(batch, training=False)
-            z = self.sampler([mean, log_var], training=True) if sample else mean
-            if sample and self.num_samples > 1:
-                z = z[:, 0]
+            q = self._posterior(batch, training=False)
+            if sample:
+                z = q.sample(seed=self.sampler.seed_generator)
+            else:
+                z = self._gaussian(batch, training=False).mean()
             return self._mean_of_likelihood(self.decoder(z, training=False))
 
         return self._batched(step, x, batch_size)
@@ -869,9 +893,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         num_samples = _validation.positive_int("num_samples", num_samples)
         if not isinstance(seed, keras.random.SeedGenerator):
             seed = _validation.seed("seed", seed)
-        z = keras.random.normal(
-            (num_samples, self.latent_dim),
+        z = self._prior(training=False).sample(
             seed=self.prior_seed_generator if seed is None else seed,
+            sample_shape=(num_samples,),
         )
         return self.decode(z, batch_size=batch_size)
 
@@ -1103,7 +1127,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "decoder": keras.saving.serialize_keras_object(self.decoder),
                 "latent_dim": self.latent_dim,
-                "likelihood": self.likelihood,
+                "likelihood": self._likelihood_config(),
                 "gaussian_variance": self.gaussian_variance,
                 "beta": self.beta,
                 "kl_warmup_steps": self.kl_warmup_steps,
@@ -1111,15 +1135,43 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 "num_samples": self.num_samples,
                 "parameterization": self.parameterization,
                 "seed": self.seed,
+                "prior": self._layer_config(
+                    self.prior,
+                    isinstance(self.prior, priors.StandardNormal)
+                    and type(self.prior) is priors.StandardNormal,
+                ),
+                "posterior": self._layer_config(
+                    self.encoder_head, self._default_posterior
+                ),
             }
         )
         return config
 
+    def _likelihood_config(self):
+        """The likelihood's config: its name for the built-in ones (as in
+        the configs of earlier versions), else its serialized form."""
+        likelihood = self.likelihood
+        if (
+            type(likelihood) is likelihoods.Gaussian
+            and likelihood.variance == self.gaussian_variance
+        ):
+            return "gaussian"
+        return likelihoods.serialize(likelihood)
+
+    @staticmethod
+    def _layer_config(layer, default):
+        if default:
+            return None  # Rebuilt from the other arguments.
+        return keras.saving.serialize_keras_object(layer)
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("encoder", "decoder", "prior", "posterior"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(
+                    config[key]
+                )
         return cls(**config)
 
 

@@ -29,8 +29,8 @@ class DiagonalGaussian(Posterior, GaussianEncoderHead):
     """
 
     def gaussian(self, features):
-        mean, log_var = GaussianEncoderHead.call(self, features)
-        return distributions.Normal.from_log_var(mean, log_var)
+        return self(features)
 
     def call(self, features):
-        return self.gaussian(features)
+        mean, log_var = GaussianEncoderHead.call(self, features)
+        return distributions.Normal.from_log_var(mean, log_var)
