@@ -13,10 +13,14 @@ MODULES = [
     "keras_vae",
     "keras_vae.callbacks",
     "keras_vae.datasets",
+    "keras_vae.distributions",
     "keras_vae.evaluation",
     "keras_vae.layers",
+    "keras_vae.likelihoods",
     "keras_vae.ops",
+    "keras_vae.posteriors",
     "keras_vae.presets",
+    "keras_vae.priors",
     "keras_vae.testing",
     "keras_vae.utils",
 ]
@@ -39,6 +43,10 @@ def test_public_names_import(module_name):
         keras_vae.VAE,
         keras_vae.layers.GaussianEncoderHead,
         keras_vae.layers.ReparamSampling,
+        keras_vae.likelihoods.Bernoulli,
+        keras_vae.likelihoods.Gaussian,
+        keras_vae.priors.StandardNormal,
+        keras_vae.posteriors.DiagonalGaussian,
     ],
 )
 def test_registered_for_serialization(cls):

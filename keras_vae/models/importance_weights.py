@@ -38,6 +38,12 @@ class ImportanceWeights(keras.Model):
             dtype=vae.dtype_policy,
         )
 
+    def build(self, input_shape):
+        # The layers are the VAE's, built already; the sampler's seed
+        # generator needs no shape. (Declared, so that Keras does not warn
+        # about unbuilt state.)
+        self.built = True
+
     def call(self, x):
         terms = self.vae._terms(
             x,

@@ -37,12 +37,19 @@ _SAMPLE_WEIGHT_ERROR = (
 class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     """A variational autoencoder built from any Keras encoder and decoder.
 
-    The model chains `encoder -> GaussianEncoderHead -> ReparamSampling ->
-    decoder`: the encoder's features become a Gaussian `q(z|x)` over the
-    latent space, a sample `z` of it is decoded into the parameters of the
-    likelihood `p(x|z)`, and training maximizes the evidence lower bound
+    The model chains `encoder -> posterior -> decoder -> likelihood`: the
+    encoder's features become a distribution `q(z|x)` over the latent
+    space (by default a diagonal Gaussian), a sample `z` of it is decoded
+    into the parameters of the likelihood `p(x|z)`, and training maximizes
+    the evidence lower bound
 
-        ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || N(0, I))
+        ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z))
+
+    with the prior `p(z)` (by default N(0, I)). The KL term is the closed
+    form where the pair of distributions has one (a Gaussian posterior and
+    the standard normal prior), else the Monte Carlo estimate
+    `log q(z|x) - log p(z)` on the same draws (a flow posterior, a mixture
+    or VampPrior prior).
 
     or, with `objective="iwae"`, the tighter importance-weighted bound of
     Burda et al. (2015) with `num_samples` samples. The loss is the
@@ -57,7 +64,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     negative log-likelihood), `kl` (unweighted) and `elbo`, and their
     `val_` twins.
 
-    Likelihoods (`likelihood`):
+    Likelihoods (`likelihood`, anything `keras_vae.likelihoods.get`
+    takes):
 
     - `"bernoulli"`: the decoder outputs logits, one per value; for data in
       `[0, 1]`, ideally binarized (the standard for MNIST likelihoods).
@@ -65,6 +73,12 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
       `gaussian_variance`.
     - `"gaussian_learned"`: the decoder outputs the mean; one variance per
       output value is learned (a trainable weight of the model).
+    - any `keras_vae.likelihoods.Likelihood`, e.g.
+      `likelihoods.Gaussian(variance="predicted")`,
+      `likelihoods.Categorical(256)` or
+      `likelihoods.DiscretizedLogisticMixture()` for 8-bit data,
+      `likelihoods.Poisson()` for counts; the decoder must output
+      `likelihood.params_shape(data_shape)` per example.
 
     KL weighting: the KL term is multiplied by `beta` (a beta-VAE when
     `beta != 1`); with `kl_warmup_steps > 0` the weight grows linearly from
@@ -78,8 +92,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         decoder: a Keras layer or model mapping `(batch, latent_dim)` latent
             vectors to the likelihood's parameters, shaped like the data.
         latent_dim: int > 0. Dimension of the latent space.
-        likelihood: str. One of `"bernoulli"` (default), `"gaussian"`,
-            `"gaussian_learned"`.
+        likelihood: str, config dict or `keras_vae.likelihoods.Likelihood`.
+            Default `"bernoulli"`; see above.
         gaussian_variance: float > 0. Variance of the `"gaussian"`
             likelihood, default 1.0.
         beta: float >= 0. Weight of the KL term, default 1.0.
@@ -89,10 +103,18 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         num_samples: int > 0. Latent samples per example in training; the
             ELBO averages over them, the IWAE bound log-mean-exps them.
             Default 1.
-        parameterization: str. Variance parameterization of the encoder
-            head, `"log_var"` (default) or `"softplus"`.
+        parameterization: str. Variance parameterization of the default
+            posterior, `"log_var"` (default) or `"softplus"`.
         seed: int in [0, 2**32) or None. Seed of the sampling noise (and,
             plus one, of `sample`'s prior draws); None draws a random one.
+        prior: None (the standard normal), `"standard_normal"`, a config
+            dict or a `keras_vae.priors.Prior` (e.g.
+            `priors.MixtureOfGaussians(10)`, `priors.VampPrior(500)`),
+            over `latent_dim` dimensions.
+        posterior: None (a `keras_vae.posteriors.DiagonalGaussian` with
+            `parameterization`), a config dict or a
+            `keras_vae.posteriors.Posterior` over `latent_dim` dimensions
+            (e.g. `posteriors.InverseAutoregressiveFlow(latent_dim)`).
         **kwargs: base model arguments (`name`, `dtype`, ...).
 
     Call arguments:
