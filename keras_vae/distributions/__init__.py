@@ -13,12 +13,14 @@ from keras_vae.distributions.kl import kl_divergence
 from keras_vae.distributions.kl import register_kl
 from keras_vae.distributions.mixture import MixtureSameFamily
 from keras_vae.distributions.normal import Normal
+from keras_vae.distributions.transformed import Transformed
 
 __all__ = [
     "Bernoulli",
     "Distribution",
     "MixtureSameFamily",
     "Normal",
+    "Transformed",
     "has_closed_form",
     "kl_divergence",
     "register_kl",

@@ -1,6 +1,5 @@
 """The base class of keras_vae's distributions."""
 
-import keras
 from keras import ops
 
 
@@ -76,6 +75,39 @@ class Distribution:
     Args:
         event_ndims: int >= 0. How many trailing axes of a value form one
             event.
+
+    Example:
+
+    ```python
+    import keras
+    from keras import ops
+    from keras_vae import distributions
+
+    class Exponential(distributions.Distribution):
+        # Independent exponentials, from log-rates.
+
+        def __init__(self, log_rate, event_ndims=1):
+            super().__init__(event_ndims)
+            self.log_rate = ops.cast(log_rate, "float32")
+
+        @property
+        def batch_event_shape(self):
+            return tuple(self.log_rate.shape)
+
+        def _sample(self, seed, sample_shape):
+            shape = sample_shape + tuple(ops.shape(self.log_rate))
+            u = keras.random.uniform(shape, minval=1e-7, seed=seed)
+            return -ops.log(u) * ops.exp(-self.log_rate)
+
+        def _log_prob_elements(self, x):
+            return self.log_rate - ops.exp(self.log_rate) * x
+
+        def mean(self):
+            return ops.exp(-self.log_rate)
+
+    p = Exponential(ops.zeros((4, 3)))
+    x, log_p = p.sample_and_log_prob(seed=0, sample_shape=2)  # (2, 4, 3)
+    ```
     """
 
     def __init__(self, event_ndims):

@@ -72,6 +72,17 @@ def has_closed_form(q, p):
 
     Returns:
         bool.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from keras_vae import distributions
+
+    q = distributions.Normal(np.zeros((3, 2)), np.ones((3, 2)))
+    p = distributions.Normal(np.zeros(2), np.ones(2))
+    distributions.has_closed_form(q, p)  # True: Normal against Normal
+    ```
     """
     return _closed_form(q, p) is not None
 

@@ -45,6 +45,27 @@ class Likelihood(keras.layers.Layer):
     Returns (from `call`):
         A `Distribution` whose `log_prob(x)` gives one log-likelihood per
         example, in nats.
+
+    Example:
+
+    ```python
+    import keras
+    from keras import ops
+    from keras_vae import distributions, likelihoods
+
+    @keras.saving.register_keras_serializable(package="my_project")
+    class UnitGaussian(likelihoods.Likelihood):
+        # The decoder outputs means; a fixed unit variance.
+
+        def distribution(self, params, event_ndims):
+            return distributions.Normal(
+                params, ops.ones_like(params), event_ndims=event_ndims
+            )
+
+    likelihood = likelihoods.get(UnitGaussian())
+    p = likelihood(ops.zeros((2, 5)))
+    p.log_prob(ops.zeros((2, 5))).shape  # (2,): one number per example
+    ```
     """
 
     support = None
@@ -227,8 +248,28 @@ def get(identifier):
 
 
 def serialize(likelihood):
-    """The config of a likelihood (its alias string when it is the
-    default one of an alias, so old configs stay as they were)."""
+    """The config of a likelihood, for `get` to rebuild it.
+
+    The alias string when the likelihood is the default one of an alias
+    (`"bernoulli"`, `"gaussian_learned"`: configs stay as earlier versions
+    wrote them), else its serialized config dict.
+
+    Args:
+        likelihood: a `Likelihood`.
+
+    Returns:
+        A str or a dict.
+
+    Example:
+
+    ```python
+    from keras_vae import likelihoods
+
+    likelihoods.serialize(likelihoods.Bernoulli())  # "bernoulli"
+    config = likelihoods.serialize(likelihoods.Gaussian(variance=0.1))
+    same = likelihoods.get(config)  # a Gaussian of variance 0.1
+    ```
+    """
     for name, factory in _ALIASES.items():
         default = factory()
         if type(default) is type(likelihood) and (

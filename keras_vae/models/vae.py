@@ -204,7 +204,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 dtype=self.dtype_policy,
                 name="encoder_head",
             )
-        self.encoder_head = posteriors.get(posterior)
+        self.encoder_head = posteriors.get(posterior, latent_dim=latent_dim)
         posterior_dim = getattr(self.encoder_head, "latent_dim", None)
         if posterior_dim != self.latent_dim:
             raise ValueError(

@@ -16,6 +16,35 @@ class Posterior(keras.layers.Layer):
 
     Subclasses set `latent_dim` and implement `call(features)` and
     `gaussian(features)`.
+
+    Example:
+
+    ```python
+    import keras
+    from keras_vae import distributions, posteriors
+
+    @keras.saving.register_keras_serializable(package="my_project")
+    class FixedVariance(posteriors.Posterior):
+        # A Gaussian posterior whose variance is fixed at 0.01.
+
+        def __init__(self, latent_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.latent_dim = latent_dim
+            self.dense = keras.layers.Dense(latent_dim)
+
+        def gaussian(self, features):
+            mean = self.dense(features)
+            return distributions.Normal(mean, 0.1 + 0.0 * mean)
+
+        def call(self, features):
+            return self.gaussian(features)
+
+        def get_config(self):
+            return {**super().get_config(), "latent_dim": self.latent_dim}
+
+    q = FixedVariance(2)(keras.ops.ones((4, 8)))
+    z, log_q = q.sample_and_log_prob(seed=0)  # (4, 2), (4,)
+    ```
     """
 
     def gaussian(self, features):

@@ -33,6 +33,27 @@ class Prior(keras.layers.Layer):
 
     Returns (from `call`):
         `log p(z)`, float32, shaped like `z` without its last axis.
+
+    Example:
+
+    ```python
+    import keras
+    from keras import ops
+    from keras_vae import distributions, priors
+
+    @keras.saving.register_keras_serializable(package="my_project")
+    class WideNormal(priors.Prior):
+        # N(0, 4 I): a standard normal twice as wide.
+
+        def distribution(self, encode=None):
+            zeros = ops.zeros((self.latent_dim,))
+            return distributions.Normal(zeros, 2.0 + zeros)
+
+    prior = WideNormal()
+    prior.setup(latent_dim=3)  # `VAE` does this
+    z = prior.sample(4, seed=0)  # (4, 3)
+    log_pz = prior(z)  # (4,)
+    ```
     """
 
     requires_encoder = False

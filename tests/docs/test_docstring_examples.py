@@ -17,6 +17,11 @@ from _blocks import python_blocks
 MODULES = (
     "keras_vae",
     "keras_vae.layers",
+    "keras_vae.distributions",
+    "keras_vae.likelihoods",
+    "keras_vae.priors",
+    "keras_vae.posteriors",
+    "keras_vae.losses",
     "keras_vae.models",
     "keras_vae.ops",
     "keras_vae.callbacks",
