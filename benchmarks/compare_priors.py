@@ -38,6 +38,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONFIGS = ("standard", "mog", "vamp", "iaf")
+FIGURE = "priors_samples.png"
+LABELS = {
+    "standard": "N(0, I) prior",
+    "mog": "mixture of 10 Gaussians",
+    "vamp": "VampPrior (500)",
+    "iaf": "IAF posterior",
+}
 LATENT_DIM = 32
 STEPS_PER_EPOCH = 469  # 60,000 images, batch 128.
 
@@ -111,6 +118,32 @@ def train(name, args, directory):
     return vae, state["seconds"] / max(state["epoch"], 1)
 
 
+def samples_figure(models, rows, path):
+    """64 samples of each model (the same seed), side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_vae.utils.files import atomic_path
+    from keras_vae.utils.images import image_grid
+
+    figure, axes = plt.subplots(
+        1, len(models), figsize=(3.2 * len(models), 3.6)
+    )
+    for axis, (name, vae) in zip(axes, models.items()):
+        grid = image_grid(vae.sample(64, seed=0), columns=8)
+        axis.imshow(grid, cmap="gray", vmin=0, vmax=255)
+        axis.set_title(
+            f"{LABELS[name]}\nNLL {rows[name]['nll']:.2f}", fontsize=10
+        )
+        axis.axis("off")
+    figure.tight_layout()
+    with atomic_path(path, keep_extension=True) as temporary:
+        figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default=",".join(CONFIGS))
@@ -134,6 +167,7 @@ def main():
     if args.limit:
         x = x[: args.limit]
     rows = {}
+    models = {}
     for name in names:
         vae, seconds = train(name, args, args.directory)
         scores = os.path.join(
@@ -149,6 +183,7 @@ def main():
             with keras_vae.utils.atomic_write(scores, "wb") as f:
                 np.save(f, log_px)
         log_px = np.load(scores)
+        models[name] = vae
         rows[name] = {
             "nll": float(-log_px.mean()),
             "seconds_per_epoch": round(seconds, 1),
@@ -189,6 +224,7 @@ def main():
         return
     import keras
 
+    samples_figure(models, rows, os.path.join("docs", "figures", FIGURE))
     path = os.path.join("docs", "benchmarks.json")
     with open(path) as f:
         benchmarks = json.load(f)

@@ -14,6 +14,7 @@ from keras_vae import distributions
 from keras_vae import evaluation
 from keras_vae import layers
 from keras_vae import likelihoods
+from keras_vae import losses
 from keras_vae import ops
 from keras_vae import posteriors
 from keras_vae import presets
@@ -31,6 +32,7 @@ __all__ = [
     "evaluation",
     "layers",
     "likelihoods",
+    "losses",
     "ops",
     "posteriors",
     "presets",

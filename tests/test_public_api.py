@@ -17,6 +17,7 @@ MODULES = [
     "keras_vae.evaluation",
     "keras_vae.layers",
     "keras_vae.likelihoods",
+    "keras_vae.losses",
     "keras_vae.ops",
     "keras_vae.posteriors",
     "keras_vae.presets",
@@ -46,6 +47,10 @@ def test_public_names_import(module_name):
         keras_vae.likelihoods.Bernoulli,
         keras_vae.likelihoods.Gaussian,
         keras_vae.priors.StandardNormal,
+        keras_vae.priors.MixtureOfGaussians,
+        keras_vae.priors.VampPrior,
+        keras_vae.posteriors.InverseAutoregressiveFlow,
+        keras_vae.losses.NegativeLogLikelihood,
         keras_vae.posteriors.DiagonalGaussian,
     ],
 )

@@ -1,9 +1,13 @@
+import importlib.util
+
 import keras
 import numpy as np
 import pytest
 from keras import ops as kops
 
+from keras_vae import distributions
 from keras_vae import ops
+from keras_vae import priors
 from keras_vae.layers import GaussianEncoderHead
 from keras_vae.layers import ReparamSampling
 from keras_vae.testing import dtype_name
@@ -212,4 +216,243 @@ def test_drop_in_kl_is_part_of_the_loss(kind):
     kl = to_numpy(ops.kl_divergence_standard_normal(mean, log_var)).mean()
     np.testing.assert_allclose(
         loss, np.mean((y - x) ** 2) + 0.5 * kl, rtol=1e-4
+    )
+
+
+# ----------------------------------------------------------------------
+# Priors other than N(0, I).
+
+
+@keras.saving.register_keras_serializable(package="keras_vae_tests")
+class TwoBumps(priors.Prior):
+    """A test prior without a closed-form KL: a mixture of two unit
+    Gaussians whose means are trainable weights."""
+
+    def build(self, latent_shape):
+        super().build(latent_shape)
+        self.means = self.add_weight(
+            name="means",
+            shape=(2, self.latent_dim),
+            initializer=keras.initializers.Constant([[-1.0], [1.0]]),
+            autocast=False,
+        )
+
+    def distribution(self, encode=None):
+        components = distributions.Normal(self.means, 1.0)
+        return distributions.MixtureSameFamily(
+            kops.zeros((2,), "float32"), components
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_vae_tests")
+class NeedsEncoder(priors.StandardNormal):
+    requires_encoder = True
+
+
+def two_bumps_log_prob(z, means):
+    """log p(z) of `TwoBumps` in numpy, z (..., L)."""
+    log_components = -0.5 * (
+        np.square(z[..., None, :] - means) + np.log(2 * np.pi)
+    ).sum(-1)
+    return np.logaddexp(log_components[..., 0], log_components[..., 1]) - (
+        np.log(2.0)
+    )
+
+
+def normal_log_prob(z, mean, log_var):
+    return -0.5 * (
+        np.square(z - mean) / np.exp(log_var) + log_var + np.log(2 * np.pi)
+    ).sum(-1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [({}, (4, 3)), ({"num_samples": 5, "kl_weight": 0.5}, (4, 5, 3))],
+)
+def test_layer_basics_with_a_trainable_prior(kwargs, shape):
+    """The prior's weights are the layer's (trainable, trained by the KL
+    in a fit step, saved in `.keras` files that load in safe mode)."""
+    run_layer_test(
+        ReparamSampling,
+        {"seed": 1, "prior": TwoBumps(), **kwargs},
+        input_data=pair(),
+        expected_output_shape=shape,
+        expected_num_trainable_weights=1,
+        expected_num_seed_generators=1,
+        expected_num_losses=1,
+        deterministic_kwargs={"inference": "mean"},
+    )
+
+
+def test_default_prior_is_unchanged():
+    """`prior=None` (the default) and `"standard_normal"` draw the same
+    noise and give the same closed-form KL as before; None adds no
+    sub-layer and stays None in the config (old configs load)."""
+    mean, log_var = pair()
+    kl = to_numpy(ops.kl_divergence_standard_normal(mean, log_var)).mean()
+    outputs = {}
+    for prior in (None, "standard_normal", priors.StandardNormal()):
+        layer = ReparamSampling(kl_weight=2.0, seed=5, prior=prior)
+        z = layer([mean, log_var], training=True)
+        outputs[repr(prior)] = to_numpy(z)
+        np.testing.assert_allclose(
+            to_numpy(layer.losses[0]), 2.0 * kl, rtol=1e-5
+        )
+    first = outputs.pop("None")
+    for z in outputs.values():
+        np.testing.assert_array_equal(z, first)
+    layer = ReparamSampling(seed=5)
+    assert layer.prior is None and layer.get_config()["prior"] is None
+    config = layer.get_config()
+    del config["prior"]  # A config of an earlier version.
+    revived = ReparamSampling.from_config(config)
+    assert revived.prior is None
+    np.testing.assert_array_equal(
+        to_numpy(revived([mean, log_var], training=True)), first
+    )
+
+
+@pytest.mark.parametrize("num_samples", [1, 3])
+def test_monte_carlo_kl_on_the_drawn_z(num_samples):
+    """Without a closed form the loss is kl_weight * mean of
+    log q(z) - log p(z) on the very draws the layer returns."""
+    mean, log_var = pair()
+    layer = ReparamSampling(
+        kl_weight=0.5, num_samples=num_samples, seed=3, prior=TwoBumps()
+    )
+    z = to_numpy(layer([mean, log_var], training=True))
+    means = to_numpy(layer.prior.means)
+    if num_samples > 1:
+        mean, log_var = mean[:, None], log_var[:, None]
+    estimate = normal_log_prob(z, mean, log_var) - two_bumps_log_prob(z, means)
+    if num_samples > 1:
+        estimate = estimate.mean(1)
+    np.testing.assert_allclose(
+        to_numpy(layer.losses[0]), 0.5 * estimate.mean(), rtol=1e-4
+    )
+
+
+def test_monte_carlo_kl_is_unbiased():
+    """With a one-component mixture (a Normal in disguise, so no closed
+    form) the Monte Carlo KL averages to the closed form, within 5
+    standard errors."""
+
+    class OneBump(priors.Prior):
+        def distribution(self, encode=None):
+            components = distributions.Normal(
+                kops.zeros((1, self.latent_dim)), 1.0
+            )
+            return distributions.MixtureSameFamily(
+                kops.zeros((1,), "float32"), components
+            )
+
+    mean = np.array([[0.5, -1.0]], "float32")
+    log_var = np.array([[-0.5, 0.3]], "float32")
+    exact = float(to_numpy(ops.kl_divergence_standard_normal(mean, log_var))[0])
+    layer = ReparamSampling(num_samples=20_000, seed=0, prior=OneBump())
+    z = to_numpy(layer([mean, log_var], training=True))[0]
+    draws = normal_log_prob(z, mean[0], log_var[0]) - normal_log_prob(
+        z, 0.0, 0.0
+    )
+    estimate = float(to_numpy(layer.losses[0]))
+    np.testing.assert_allclose(estimate, draws.mean(), rtol=1e-4)
+    assert abs(estimate - exact) < 5 * draws.std() / np.sqrt(len(draws))
+
+
+def test_monte_carlo_kl_at_inference_uses_a_draw():
+    """inference="mean" returns the mean, while the KL estimate still
+    comes from a draw of q (not from log q(mean) - log p(mean))."""
+    mean, log_var = pair()
+    layer = ReparamSampling(seed=0, inference="mean", prior=TwoBumps())
+    z = to_numpy(layer([mean, log_var], training=False))
+    np.testing.assert_array_equal(z, mean)
+    at_mean = normal_log_prob(mean, mean, log_var) - two_bumps_log_prob(
+        mean, to_numpy(layer.prior.means)
+    )
+    loss = float(to_numpy(layer.losses[0]))
+    assert np.isfinite(loss) and not np.isclose(loss, at_mean.mean())
+
+
+def test_closed_form_with_a_prior_that_has_one():
+    """A prior whose pair has a registered closed form uses it."""
+
+    class Shifted(priors.Prior):
+        def distribution(self, encode=None):
+            return distributions.Normal(
+                kops.ones((self.latent_dim,)), kops.ones((self.latent_dim,))
+            )
+
+    mean, log_var = pair()
+    layer = ReparamSampling(seed=0, prior=Shifted())
+    layer([mean, log_var], training=True)
+    exact = 0.5 * (np.exp(log_var) + np.square(mean - 1.0) - 1.0 - log_var)
+    np.testing.assert_allclose(
+        to_numpy(layer.losses[0]), exact.sum(-1).mean(), rtol=1e-5
+    )
+
+
+def test_prior_errors():
+    mean, log_var = pair()
+    with pytest.raises(ValueError, match="requires_encoder.*VAE"):
+        ReparamSampling(prior=NeedsEncoder())
+    with pytest.raises(ValueError, match="prior"):
+        ReparamSampling(prior="no_such_prior")
+    layer = ReparamSampling(prior=TwoBumps(latent_dim=5))
+    with pytest.raises(ValueError, match="latent_dim=3"):
+        layer([mean, log_var])
+    layer = ReparamSampling(prior=TwoBumps())
+    with pytest.raises(ValueError, match=r"\(batch, latent_dim\)"):
+        layer([mean[:, None], log_var[:, None]])
+
+
+def test_prior_from_a_config_dict():
+    layer = ReparamSampling(seed=0, prior=TwoBumps(name="bumps"))
+    layer(pair())
+    config = layer.get_config()
+    assert config["prior"]["config"]["name"] == "bumps"
+    revived = ReparamSampling.from_config(config)
+    assert isinstance(revived.prior, TwoBumps)
+    assert revived.get_config() == config
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("keras_vae.priors.vamp_prior") is None,
+    reason="keras_vae.priors.vamp_prior is not in this tree",
+)
+def test_vamp_prior_is_refused():
+    from keras_vae.priors import VampPrior
+
+    with pytest.raises(ValueError, match="VampPrior.*encoder"):
+        ReparamSampling(prior=VampPrior(5))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("keras_vae.priors.mixture_of_gaussians") is None,
+    reason="keras_vae.priors.mixture_of_gaussians is not in this tree",
+)
+def test_mixture_of_gaussians_prior_trains_in_a_functional_model(
+    tmp_model_path,
+):
+    from keras_vae.priors import MixtureOfGaussians
+
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, activation="tanh")(inputs)
+    mean, log_var = GaussianEncoderHead(latent_dim=2)(h)
+    sampling = ReparamSampling(
+        seed=0, inference="mean", prior=MixtureOfGaussians(4)
+    )
+    z = sampling([mean, log_var])
+    model = keras.Model(inputs, keras.layers.Dense(6)(z))
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(64, 6)).astype("float32")
+    before = [to_numpy(w) for w in sampling.prior.trainable_weights]
+    assert len(before) == 3  # means, log-variances, logits
+    history = model.fit(x, x, epochs=2, batch_size=16, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    for old, new in zip(before, sampling.prior.trainable_weights):
+        assert not np.allclose(old, to_numpy(new))
+    model.save(tmp_model_path)
+    revived = keras.saving.load_model(tmp_model_path)
+    np.testing.assert_allclose(
+        revived.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
     )

@@ -473,3 +473,38 @@ def test_nan_guard_stops_without_syncing_the_training_state():
     with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
         guard.on_train_batch_end(2, {"loss": float("nan")})
     assert model.stop_training
+
+
+@pytest.mark.parametrize("part", ["default", "mixture", "vamp", "iaf"])
+def test_no_warnings_from_our_layers(part):
+    # Keras warns about layers it marks built with unbuilt state; neither
+    # the model nor its parts may trigger that (or any other warning). The
+    # model's noise source once stayed unbuilt, which did.
+    import warnings
+
+    from keras_vae import posteriors
+    from keras_vae import priors
+
+    kwargs = {
+        "default": {},
+        "mixture": {"prior": priors.MixtureOfGaussians(3)},
+        "vamp": {"prior": priors.VampPrior(3)},
+        "iaf": {"posterior": posteriors.InverseAutoregressiveFlow(2)},
+    }[part]
+    encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+    x = (np.random.default_rng(0).random((64, 6)) > 0.5).astype("float32")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0, **kwargs)
+        vae.compile(optimizer="adam")
+        vae.fit(x, batch_size=32, verbose=0)
+        vae.log_likelihood(x, num_samples=4, verbose=0)
+    # (Other libraries' deprecation notices, e.g. numpy's about torch's
+    # `__array__`, are not ours.)
+    ours = [
+        str(w.message)
+        for w in caught
+        if not issubclass(w.category, DeprecationWarning)
+    ]
+    assert ours == []

@@ -410,6 +410,50 @@ def pythae_table(benchmarks):
     )
 
 
+_PRIOR_CONFIGS = {
+    "standard": ("`StandardNormal`", "`DiagonalGaussian`"),
+    "mog": ("`MixtureOfGaussians(10)`", "`DiagonalGaussian`"),
+    "vamp": ("`VampPrior(500)`", "`DiagonalGaussian`"),
+    "iaf": ("`StandardNormal`", "`InverseAutoregressiveFlow`"),
+}
+
+
+def priors_table(benchmarks):
+    def row(r):
+        prior, posterior = _PRIOR_CONFIGS.get(r["config"], ("?", "?"))
+        if "difference" in r:
+            versus = (
+                f"{r['difference']:+.2f} ± {r['difference_standard_error']:.2f}"
+            )
+        else:
+            versus = "(reference)"
+        return (
+            f"| {prior} | {posterior} | {r['nll']:.2f} | {versus} "
+            f"| {r['seconds_per_epoch']:.0f} |"
+        )
+
+    entry = benchmarks.get("priors", {})
+    if entry.get("results"):
+        entry = {
+            **entry,
+            "protocol": (
+                f"`mnist_mlp_32` architecture, {entry['epochs']} epochs, "
+                f"test NLL with k = {entry['num_samples']} on "
+                f"{entry['num_images']:,} test images, backend "
+                f"{entry['backend']}; the difference is paired, image by "
+                "image, against the first row (negative: better)"
+            ),
+        }
+    return _results_table(
+        {"priors": entry},
+        "priors",
+        "python benchmarks/compare_priors.py",
+        "| Prior | Posterior | test NLL (nats) | vs N(0, I) (nats) "
+        "| s / epoch |",
+        row,
+    )
+
+
 def datasets_tables(benchmarks):
     entry = benchmarks.get("dataset_loading", {})
     command = entry.get("command", "python benchmarks/bench_datasets.py")
@@ -529,6 +573,9 @@ def on_page_markdown(markdown, page, config, files):
             benchmarks
         )
         replacements["<!-- benchmarks:datasets -->"] = lambda: datasets_tables(
+            benchmarks
+        )
+        replacements["<!-- benchmarks:priors -->"] = lambda: priors_table(
             benchmarks
         )
     for placeholder, make in replacements.items():

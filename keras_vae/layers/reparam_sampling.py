@@ -3,7 +3,9 @@ import numpy as np
 from keras import ops
 
 from keras_vae import _validation
+from keras_vae import distributions
 from keras_vae import ops as vae_ops
+from keras_vae import priors
 from keras_vae._seed_state import SeedStateMixin
 from keras_vae._warmup import KLWarmupMixin
 
@@ -47,10 +49,19 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
     draws fresh noise, and two layers built with the same `seed` draw the
     same noise on the same backend.
 
-    Optionally the layer also adds the closed-form KL divergence from
-    `N(mean, exp(log_var))` to the prior `N(0, I)` with `add_loss`, summed
-    over the latent dimensions, averaged over the batch and multiplied by
-    `kl_weight` (the beta of a beta-VAE). With `kl_warmup_steps > 0` the
+    Optionally the layer also adds the KL divergence from
+    `q = N(mean, exp(log_var))` to the prior with `add_loss`, summed over
+    the latent dimensions, averaged over the batch and multiplied by
+    `kl_weight` (the beta of a beta-VAE). With the default prior `N(0, I)`
+    it is the closed form. With another prior (`prior=`, e.g.
+    `keras_vae.priors.MixtureOfGaussians`) it is the closed form where
+    `keras_vae.distributions.has_closed_form(q, p)` says there is one, else
+    the Monte Carlo estimate `log q(z) - log p(z)` on the drawn `z`
+    (averaged over the `num_samples` draws; at inference with
+    `inference="mean"`, on a draw made for it): unbiased, noisy, and
+    differentiable through `z`. The prior is a sub-layer: its weights
+    (a learnable mixture's means...) are this layer's trainable weights,
+    trained by the KL, and saved with it. With `kl_warmup_steps > 0` the
     weight grows linearly from 0 to `kl_weight` over that many training
     calls (KL warm-up, or annealing); the step count is a non-trainable
     variable, so it is saved with the model and keeps counting after a
@@ -77,6 +88,13 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
             makes inference deterministic.
         seed: int in [0, 2**32) or None. Seed of the layer's
             `SeedGenerator`; None draws a random one.
+        prior: the prior `p(z)` of the KL term, a prior identifier
+            (`keras_vae.priors.get`): None (default) for the standard
+            normal `N(0, I)` in closed form, exactly as in earlier versions;
+            a name such as `"standard_normal"`, a config dict, or a
+            `keras_vae.priors.Prior` layer over `latent_dim` values. Priors
+            that need the model's encoder (`requires_encoder`, the
+            VampPrior) are refused: use `keras_vae.VAE(prior=...)`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -87,7 +105,8 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
 
     Input shape:
         Two tensors `(batch, latent_dim)` (any shape works, as long as both
-        match; the KL sums over every non-batch axis).
+        match; the KL sums over every non-batch axis). With a `prior`, the
+        shape must be `(batch, latent_dim)`.
 
     Output shape:
         `(batch, latent_dim)` if `num_samples == 1`, else
@@ -111,6 +130,22 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
     model.compile(optimizer="adam", loss="mse")  # + KL, via add_loss
     model.fit(np.random.rand(64, 16), np.random.rand(64, 16), verbose=0)
     ```
+
+    With a learnable prior (its weights become the layer's):
+
+    ```python
+    import numpy as np
+    import keras_vae
+    from keras_vae import priors
+
+    layer = keras_vae.layers.ReparamSampling(
+        prior=priors.MixtureOfGaussians(num_components=3), seed=0
+    )
+    mean = log_var = np.zeros((4, 2), "float32")
+    z = layer([mean, log_var], training=True)  # (4, 2)
+    kl = layer.losses[0]  # Monte Carlo: log q(z) - log p(z), batch mean
+    len(layer.trainable_weights)  # 3: the mixture's means, variances, logits
+    ```
     """
 
     def __init__(
@@ -120,6 +155,7 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
         kl_warmup_steps=0,
         inference="sample",
         seed=None,
+        prior=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +169,18 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
         )
         self.seed = _validation.seed("seed", seed)
         self.seed_generator = _seed_generator(self.seed)
+        # None keeps the closed-form KL to N(0, I) of earlier versions (and
+        # their saved files: no sub-layer).
+        self.prior = None if prior is None else priors.get(prior)
+        if self.prior is not None and self.prior.requires_encoder:
+            raise ValueError(
+                f"The prior {self.prior.name!r} "
+                f"({type(self.prior).__name__}) needs the model's encoder "
+                "(`requires_encoder`), which `ReparamSampling` does not "
+                "have: it sees only the mean and log-variance. Use "
+                "`keras_vae.VAE(prior=...)` for it. Received: "
+                f"prior={prior!r}"
+            )
 
     def _check_input_shapes(self, shapes):
         is_pair = isinstance(shapes, (list, tuple)) and len(shapes) == 2
@@ -154,6 +202,17 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
 
     def build(self, input_shape):
         self._add_kl_step()
+        if self.prior is not None:
+            self._check_input_shapes(input_shape)
+            mean_shape = tuple(input_shape[0])
+            if len(mean_shape) != 2 or mean_shape[-1] is None:
+                raise ValueError(
+                    "With a `prior`, `ReparamSampling` takes latent vectors: "
+                    "`mean` and `log_var` of shape (batch, latent_dim), "
+                    "latent_dim known. Received: "
+                    f"mean.shape={mean_shape}"
+                )
+            self.prior.setup(int(mean_shape[-1]))
 
     def current_kl_weight(self):
         """The KL weight in force now: `kl_weight` times the warm-up ramp.
@@ -188,18 +247,40 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
         if self.num_samples > 1:
             mean = ops.expand_dims(mean, 1)
             log_var = ops.expand_dims(log_var, 1)
-        if training or self.inference == "sample":
+        sampled = training or self.inference == "sample"
+        # The prior's KL estimate needs a draw even where the output is the
+        # mean (inference="mean"), unless it has a closed form.
+        kl, needs_draw = None, False
+        if self.kl_weight > 0 and self.prior is not None:
+            q = distributions.Normal.from_log_var(mean, log_var)
+            p = self.prior.distribution()
+            if distributions.has_closed_form(q, p):
+                kl = distributions.kl_divergence(q, p)
+            else:
+                needs_draw = True
+        if sampled or needs_draw:
             shape = ops.shape(mean)
             if self.num_samples > 1:
                 shape = (shape[0], self.num_samples) + tuple(shape[2:])
             eps = keras.random.normal(shape, seed=self.seed_generator)
-            z = mean + ops.exp(0.5 * log_var) * eps
+            draw = mean + ops.exp(0.5 * log_var) * eps
+        if sampled:
+            z = draw
         elif self.num_samples > 1:
             z = ops.repeat(mean, self.num_samples, axis=1)
         else:
             z = mean
+        if needs_draw:
+            # log q(z) - log p(z), one value per draw: (batch,) or
+            # (batch, num_samples), averaged over the draws.
+            kl = q.log_prob(draw) - p.log_prob(draw)
+            if self.num_samples > 1:
+                kl = ops.mean(kl, axis=1)
         if self.kl_weight > 0:
-            kl = vae_ops.kl_divergence_standard_normal(*inputs)
+            if kl is None:
+                kl = vae_ops.kl_divergence_standard_normal(*inputs)
+            elif self.num_samples > 1 and len(kl.shape) > 1:
+                kl = kl[:, 0]  # A closed form, the same for every draw.
             self.add_loss(self.current_kl_weight() * ops.mean(kl))
             self._advance_kl_step(training)
         return ops.cast(z, self.compute_dtype)
@@ -220,6 +301,11 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
                 "kl_warmup_steps": self.kl_warmup_steps,
                 "inference": self.inference,
                 "seed": self.seed,
+                "prior": (
+                    None
+                    if self.prior is None
+                    else keras.saving.serialize_keras_object(self.prior)
+                ),
             }
         )
         return config

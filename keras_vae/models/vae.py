@@ -227,6 +227,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             dtype=self.dtype_policy,
             name="sampler",
         )
+        self.sampler.build([(None, latent_dim), (None, latent_dim)])
         # `% 2**32` keeps seed 2**32 - 1 valid (and every other stream).
         self.prior_seed_generator = _seed_generator(
             None if self.seed is None else (self.seed + 1) % 2**32
