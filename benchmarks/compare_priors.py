@@ -118,6 +118,23 @@ def train(name, args, directory):
     return vae, state["seconds"] / max(state["epoch"], 1)
 
 
+def _unfinished(name, args, num_images):
+    """Why `name` has no result yet (None if it has one)."""
+    state_path = os.path.join(args.directory, f"{name}.json")
+    epoch = 0
+    if os.path.exists(state_path):
+        with open(state_path) as f:
+            epoch = json.load(f)["epoch"]
+    if epoch < args.epochs:
+        return f"unfinished: trained {epoch} of {args.epochs} epochs"
+    scores = os.path.join(
+        args.directory, f"{name}.k{args.num_samples}.n{num_images}.npy"
+    )
+    if not os.path.exists(scores):
+        return "unfinished: trained, test likelihood not computed"
+    return None
+
+
 def samples_figure(models, rows, path):
     """64 samples of each model (the same seed), side by side."""
     import matplotlib
@@ -152,6 +169,12 @@ def main():
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--directory", default="artifacts/compare_priors")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the configs that are done, mark the "
+        "others unfinished, and write the docs' table",
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -169,6 +192,12 @@ def main():
     rows = {}
     models = {}
     for name in names:
+        if args.report_only:
+            unfinished = _unfinished(name, args, len(x))
+            if unfinished:
+                rows[name] = {"unfinished": unfinished}
+                print(f"{name}: {unfinished}", flush=True)
+                continue
         vae, seconds = train(name, args, args.directory)
         scores = os.path.join(
             args.directory, f"{name}.k{args.num_samples}.n{len(x)}.npy"
@@ -198,6 +227,9 @@ def main():
     print(f"{'config':<10}{'NLL':>9}{'vs standard':>20}{'s/epoch':>9}")
     base = rows.get("standard")
     for name, row in rows.items():
+        if "unfinished" in row:
+            print(f"{name:<10}{row['unfinished']:>38}")
+            continue
         if base is not None and name != "standard":
             difference = base["log_px"] - row["log_px"]  # NLL(row) - NLL(b)
             row["difference"] = float(difference.mean())
@@ -220,11 +252,15 @@ def main():
         and args.num_samples >= 1000
         and len(rows) == len(CONFIGS)
     )
-    if not full:
+    if not (full or (args.report_only and not args.limit)):
         return
     import keras
 
-    samples_figure(models, rows, os.path.join("docs", "figures", FIGURE))
+    samples_figure(
+        models,
+        {n: r for n, r in rows.items() if n in models},
+        os.path.join("docs", "figures", FIGURE),
+    )
     path = os.path.join("docs", "benchmarks.json")
     with open(path) as f:
         benchmarks = json.load(f)

@@ -421,6 +421,8 @@ _PRIOR_CONFIGS = {
 def priors_table(benchmarks):
     def row(r):
         prior, posterior = _PRIOR_CONFIGS.get(r["config"], ("?", "?"))
+        if "nll" not in r:
+            return f"| {prior} | {posterior} | {r['unfinished']} | | |"
         if "difference" in r:
             versus = (
                 f"{r['difference']:+.2f} ± {r['difference_standard_error']:.2f}"
