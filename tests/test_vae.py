@@ -372,8 +372,23 @@ def test_bad_arguments():
         keras_vae.VAE(encoder, encoder, latent_dim=0)
     with pytest.raises(ValueError, match="latent_dim='2'"):
         keras_vae.VAE(encoder, encoder, latent_dim="2")
-    with pytest.raises(ValueError, match="likelihood='poisson'"):
-        keras_vae.VAE(encoder, encoder, 2, likelihood="poisson")
+    with pytest.raises(ValueError, match="likelihood='laplace'"):
+        keras_vae.VAE(encoder, encoder, 2, likelihood="laplace")
+    with pytest.raises(ValueError, match="prior='uniform'"):
+        keras_vae.VAE(encoder, encoder, 2, prior="uniform")
+    with pytest.raises(ValueError, match="over 3 latent dimensions.*2"):
+        keras_vae.VAE(
+            encoder, encoder, 2, prior=keras_vae.priors.StandardNormal(3)
+        )
+    with pytest.raises(ValueError, match="over 3 latent dimensions.*2"):
+        keras_vae.VAE(
+            encoder,
+            encoder,
+            2,
+            posterior=keras_vae.posteriors.DiagonalGaussian(3),
+        )
+    with pytest.raises(ValueError, match="posterior=42"):
+        keras_vae.VAE(encoder, encoder, 2, posterior=42)
     with pytest.raises(ValueError, match="num_samples=0"):
         keras_vae.VAE(encoder, encoder, 2, num_samples=0)
     with pytest.raises(ValueError, match="objective='vi'"):

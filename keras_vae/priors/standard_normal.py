@@ -1,9 +1,8 @@
 """The standard normal prior N(0, I)."""
 
 import keras
-from keras import ops
 
-from keras_vae import distributions
+from keras_vae.distributions.unit_normal import UnitNormal
 from keras_vae.priors.prior import Prior
 
 
@@ -31,5 +30,4 @@ class StandardNormal(Prior):
     """
 
     def distribution(self, encode=None):
-        zeros = ops.zeros((self.latent_dim,), "float32")
-        return distributions.Normal.from_log_var(zeros, zeros)
+        return UnitNormal((self.latent_dim,))
