@@ -2,9 +2,12 @@
 
 from keras import ops
 
+from keras_vae.distributions.bernoulli import Bernoulli
+from keras_vae.distributions.categorical import Categorical
 from keras_vae.distributions.distribution import Distribution
 from keras_vae.distributions.distribution import sum_events
 from keras_vae.distributions.normal import Normal
+from keras_vae.distributions.poisson import Poisson
 
 _REGISTRY = {}
 
@@ -91,7 +94,8 @@ def kl_divergence(q, p, seed=None, num_samples=1):
     """`KL(q || p)`, summed over the event axes, one value per batch element.
 
     The closed form when one is registered for the pair (`register_kl`;
-    built in: `Normal` against `Normal`); otherwise the Monte Carlo
+    built in: `Normal`, `Bernoulli`, `Categorical` and `Poisson`, each
+    against its own type); otherwise the Monte Carlo
     estimate `mean_i [log q(z_i) - log p(z_i)]` with `num_samples` draws
     `z_i ~ q`, unbiased, reparameterized when `q` is (so it trains), and
     noisy: `has_closed_form(q, p)` says which one you get.
@@ -124,13 +128,17 @@ def kl_divergence(q, p, seed=None, num_samples=1):
     return ops.mean(log_q - p.log_prob(z), axis=0)
 
 
-@register_kl(Normal, Normal)
-def _kl_normal_normal(q, p):
+def _check_same_event_ndims(q, p):
     if q.event_ndims != p.event_ndims:
         raise ValueError(
-            "KL between Normals of different event ranks: "
-            f"{q.event_ndims} and {p.event_ndims}."
+            f"KL between {type(q).__name__} and {type(p).__name__} of "
+            f"different event ranks: {q.event_ndims} and {p.event_ndims}."
         )
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(q, p):
+    _check_same_event_ndims(q, p)
     kl = 0.5 * (
         p.log_var
         - q.log_var
@@ -138,4 +146,33 @@ def _kl_normal_normal(q, p):
         * ops.exp(-p.log_var)
         - 1.0
     )
+    return sum_events(kl, q.event_ndims)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(q, p):
+    # sum_x q(x) log(q(x) / p(x)) with log sigmoid(l) = l - softplus(l):
+    # sigmoid(l_q) (l_q - l_p) - softplus(l_q) + softplus(l_p), stable.
+    _check_same_event_ndims(q, p)
+    kl = (
+        ops.sigmoid(q.logits) * (q.logits - p.logits)
+        - ops.softplus(q.logits)
+        + ops.softplus(p.logits)
+    )
+    return sum_events(kl, q.event_ndims)
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(q, p):
+    _check_same_event_ndims(q, p)
+    log_q = q.log_probs()
+    kl = ops.sum(ops.exp(log_q) * (log_q - p.log_probs()), axis=-1)
+    return sum_events(kl, q.event_ndims)
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(q, p):
+    _check_same_event_ndims(q, p)
+    rate_q = q.rate()
+    kl = rate_q * (q.log_rate - p.log_rate) - rate_q + p.rate()
     return sum_events(kl, q.event_ndims)

@@ -88,8 +88,14 @@ class MixtureSameFamily(Distribution):
         draws = self.components.sample(seed=seed, sample_shape=sample_shape)
         if isinstance(seed, int) and not isinstance(seed, bool):
             seed = seed + 1  # Not the components' noise.
-        index = gumbel_argmax(self.mixture_logits, seed, sample_shape)
-        mask = ops.one_hot(index, self.num_components)
+        # The weights broadcast against the components' batch shape.
+        logits = ops.broadcast_to(
+            self.mixture_logits, self.batch_shape + (self.num_components,)
+        )
+        index = gumbel_argmax(logits, seed, sample_shape)
+        # In the draws' dtype: int32 for discrete components (TensorFlow
+        # multiplies no int32 by float32).
+        mask = ops.one_hot(index, self.num_components, dtype=ops.dtype(draws))
         for _ in range(self.event_ndims):
             mask = ops.expand_dims(mask, -1)
         return ops.sum(draws * mask, axis=-1 - self.event_ndims)

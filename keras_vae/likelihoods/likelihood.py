@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 
+from keras_vae.callbacks.nan_guard import _as_real
 from keras_vae.callbacks.nan_guard import check_data
 
 _ALIASES = {}
@@ -73,6 +74,13 @@ class Likelihood(keras.layers.Layer):
     param_axes = 0
     data_shape = None
 
+    def __init__(self, **kwargs):
+        # No cast of the parameters to a mixed-precision compute dtype in
+        # `__call__`: bfloat16 would round a mean to about 1/256 of its
+        # size (a whole 8-bit bin), and distributions compute in float32.
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+
     def setup(self, data_shape):
         """Fits the likelihood to data of `data_shape` (one example's, no
         batch axis) and creates its weights, if any. `VAE` calls it; a
@@ -130,7 +138,7 @@ class Likelihood(keras.layers.Layer):
         if not self.integer or not hasattr(data, "dtype"):
             return
         try:
-            array = np.asarray(keras.ops.convert_to_numpy(data))
+            array = _as_real(np.asarray(keras.ops.convert_to_numpy(data)))
         except Exception:  # Symbolic: not checked.
             return
         if array.dtype.kind == "f" and array.size:
@@ -183,8 +191,8 @@ def get(identifier):
     string names a built-in one (`"bernoulli"`, `"gaussian"` (unit
     variance), `"gaussian_learned"` (one learned variance per value),
     `"gaussian_predicted"`, `"categorical"`, `"poisson"`,
-    `"discretized_logistic_mixture"`, ...: `keras_vae.likelihoods.ALIASES`
-    lists them); a dict is a serialized likelihood
+    `"discretized_logistic_mixture"`, and any registered since: the error
+    for an unknown string lists them); a dict is a serialized likelihood
     (`keras.saving.serialize_keras_object`), deserialized in safe mode.
 
     Args:
