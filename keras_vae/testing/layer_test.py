@@ -50,6 +50,28 @@ def dtype_name(x):
     return keras.backend.standardize_dtype(x.dtype)
 
 
+def check_config_has_arguments(obj, config):
+    """Asserts that `config` holds every argument of `obj`'s constructor.
+
+    Args:
+        obj: a layer or model.
+        config: its `get_config()`.
+    """
+    signature = inspect.signature(type(obj).__init__)
+    missing = [
+        name
+        for name, parameter in signature.parameters.items()
+        if name != "self"
+        and parameter.kind
+        not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+        and name not in config
+    ]
+    assert not missing, (
+        f"{type(obj).__name__}.get_config() forgets constructor "
+        f"argument(s) {missing}"
+    )
+
+
 def _seed_generators(layer):
     found = []
     seen = set()
@@ -96,19 +118,7 @@ def check_config_round_trip(layer):
     ```
     """
     config = layer.get_config()
-    signature = inspect.signature(type(layer).__init__)
-    missing = [
-        name
-        for name, parameter in signature.parameters.items()
-        if name != "self"
-        and parameter.kind
-        not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-        and name not in config
-    ]
-    assert not missing, (
-        f"{type(layer).__name__}.get_config() forgets constructor "
-        f"argument(s) {missing}"
-    )
+    check_config_has_arguments(layer, config)
     revived = type(layer).from_config(config)
     assert revived.get_config() == config
     serialized = keras.saving.serialize_keras_object(layer)

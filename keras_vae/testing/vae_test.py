@@ -8,7 +8,6 @@ error; `linear_gaussian_vae`, `linear_gaussian_data` and
 `exact_log_likelihood` give a model whose `log p(x)` is known exactly.
 """
 
-import inspect
 import json
 import math
 import os
@@ -17,6 +16,7 @@ import tempfile
 import keras
 import numpy as np
 
+from keras_vae.testing.layer_test import check_config_has_arguments
 from keras_vae.testing.layer_test import to_numpy
 
 METRICS = ("loss", "reconstruction", "kl", "elbo")
@@ -41,19 +41,7 @@ def _check_config(model):
     and `from_config` and `deserialize_keras_object` (from JSON) give the
     same config."""
     config = model.get_config()
-    signature = inspect.signature(type(model).__init__)
-    missing = [
-        name
-        for name, parameter in signature.parameters.items()
-        if name != "self"
-        and parameter.kind
-        not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-        and name not in config
-    ]
-    assert not missing, (
-        f"{type(model).__name__}.get_config() forgets constructor "
-        f"argument(s) {missing}"
-    )
+    check_config_has_arguments(model, config)
     as_json = _as_json(config)
     revived = type(model).from_config(json.loads(as_json))
     assert _as_json(revived.get_config()) == as_json, (
