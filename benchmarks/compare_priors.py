@@ -157,7 +157,7 @@ def samples_figure(models, rows, path):
         axis.axis("off")
     figure.tight_layout()
     with atomic_path(path, keep_extension=True) as temporary:
-        figure.savefig(temporary, dpi=100)
+        figure.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(figure)
 
 
