@@ -610,7 +610,7 @@ def check_reference(model, directory):
         )
     checks = [("decoded", model.decode(z.astype("float32")), decoded)]
     if "mean" in reference and "log_var" in reference:
-        mean, log_var = model.encode(decoded.astype("float32"))
+        mean, log_var = _encode_reference(model, decoded)
         checks += [
             ("mean", mean, reference["mean"]),
             ("log_var", log_var, reference["log_var"]),
@@ -1077,6 +1077,16 @@ def reference_latents(latent_dim):
     return rng.standard_normal((8, latent_dim)).astype("float32")
 
 
+def _encode_reference(model, decoded):
+    """`(mean, log_var)` of the posterior for the reference's `decoded`.
+
+    Not `model.encode`, which checks data against the likelihood's
+    support: the mean of a discrete likelihood (Poisson, Categorical) is
+    not whole numbers, and it is only a fixed input here.
+    """
+    return model._batched(model._encoded, np.asarray(decoded, "float32"), 256)
+
+
 def reference_outputs(model, z, decoded=None):
     """The arrays of `reference.npz`, by which a preset loaded on another
     backend is checked: `decoded`, the decoder's output for the latents `z`,
@@ -1092,12 +1102,7 @@ def reference_outputs(model, z, decoded=None):
         A dict of numpy arrays.
     """
     decoded = model.decode(z) if decoded is None else decoded
-    # Not `model.encode`, which checks data against the likelihood's
-    # support: the mean of a discrete likelihood (Poisson, Categorical) is
-    # not whole numbers, and it is only a fixed input here.
-    mean, log_var = model._batched(
-        model._encoded, np.asarray(decoded, "float32"), 256
-    )
+    mean, log_var = _encode_reference(model, decoded)
     return {"z": z, "decoded": decoded, "mean": mean, "log_var": log_var}
 
 
