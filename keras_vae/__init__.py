@@ -15,15 +15,18 @@ from keras_vae import evaluation
 from keras_vae import layers
 from keras_vae import likelihoods
 from keras_vae import losses
+from keras_vae import objectives
 from keras_vae import ops
 from keras_vae import posteriors
 from keras_vae import presets
 from keras_vae import priors
 from keras_vae import utils
+from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
 from keras_vae.version import __version__
 
 __all__ = [
+    "ConditionalVAE",
     "VAE",
     "__version__",
     "callbacks",
@@ -33,6 +36,7 @@ __all__ = [
     "layers",
     "likelihoods",
     "losses",
+    "objectives",
     "ops",
     "posteriors",
     "presets",

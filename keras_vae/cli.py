@@ -347,7 +347,7 @@ def _input_shape(metadata):
 
 
 def _model_input_shape(vae):
-    return tuple(vae.encoder.input_shape[1:])
+    return tuple(vae._encoder_input_shape()[1:])
 
 
 def _dataset_of(metadata, args, preset=None):

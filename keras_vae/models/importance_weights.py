@@ -44,13 +44,15 @@ class ImportanceWeights(keras.Model):
         # about unbuilt state.)
         self.built = True
 
-    def call(self, x):
+    def call(self, inputs):
+        x, condition = self.vae._split_inputs(inputs)
         terms = self.vae._terms(
             x,
             self.samples_per_step,
             self.sampler.seed_generator,
             training=False,
             log_weights=True,
+            condition=condition,
         )
         log_w = terms["log_px"] + terms["log_pz"] - terms["log_qz"]
         return keras.ops.transpose(log_w)  # (B, samples_per_step)
@@ -82,12 +84,17 @@ class ImportanceWeights(keras.Model):
         returns what an uninterrupted call would have. The file is removed
         once the estimate is complete.
 
+        Args:
+            x: the data, an array, or a tuple of arrays (a conditional
+                model's `(x, condition)`).
+
         Returns:
             A float64 numpy array `(len(x),)`.
         """
+        examples = len(x[0] if isinstance(x, tuple) else x)
         steps = math.ceil(num_samples / self.samples_per_step)
-        per_step = math.ceil(len(x) / batch_size)
-        total = np.full((len(x),), -np.inf)
+        per_step = math.ceil(examples / batch_size)
+        total = np.full((examples,), -np.inf)
         done = 0
         fingerprint = None
         if progress_path is not None:
@@ -131,12 +138,15 @@ class ImportanceWeights(keras.Model):
     def _fingerprint(self, x, num_samples, batch_size):
         """A digest of everything the estimate depends on."""
         digest = hashlib.sha256()
-        digest.update(np.ascontiguousarray(x).tobytes())
+        arrays = x if isinstance(x, tuple) else (x,)
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array).tobytes())
         for weight in self.vae.weights:
             value = np.asarray(keras.ops.convert_to_numpy(weight))
             digest.update(np.ascontiguousarray(value).tobytes())
         settings = (
-            x.shape,
+            # (The shape of a VAE's data alone: earlier files still match.)
+            tuple(a.shape for a in arrays) if isinstance(x, tuple) else x.shape,
             num_samples,
             batch_size,
             self.samples_per_step,

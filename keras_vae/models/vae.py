@@ -7,7 +7,7 @@ from keras import ops
 from keras_vae import _validation
 from keras_vae import distributions
 from keras_vae import likelihoods
-from keras_vae import ops as vae_ops
+from keras_vae import objectives
 from keras_vae import posteriors
 from keras_vae import priors
 from keras_vae._seed_state import SeedStateMixin
@@ -17,8 +17,6 @@ from keras_vae.callbacks.nan_guard import NaNGuard
 from keras_vae.callbacks.nan_guard import check_data
 from keras_vae.layers.reparam_sampling import ReparamSampling
 from keras_vae.layers.reparam_sampling import _seed_generator
-
-OBJECTIVES = ("elbo", "iwae")
 
 _TARGETS_ERROR = (
     "`VAE` trains on the data alone (`x`): the model reconstructs its own "
@@ -99,7 +97,13 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         beta: float >= 0. Weight of the KL term, default 1.0.
         kl_warmup_steps: int >= 0. Training steps for the KL weight to grow
             from 0 to `beta`, default 0 (no warm-up).
-        objective: str. `"elbo"` (default) or `"iwae"`.
+        objective: str, config dict or `keras_vae.objectives.Objective`.
+            `"elbo"` (default), `"iwae"` (the importance-weighted bound
+            with `num_samples` draws), `"beta_tcvae"` (the ELBO with its
+            total correlation weighted, Chen et al. 2018: metric
+            `total_correlation`) or `"mmd"` (InfoVAE, Zhao et al. 2017:
+            metric `mmd`); objects set their parameters, e.g.
+            `objectives.BetaTCVAE(tc_weight=6.0, dataset_size=60000)`.
         num_samples: int > 0. Latent samples per example in training; the
             ELBO averages over them, the IWAE bound log-mean-exps them.
             Default 1.
@@ -150,6 +154,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     ```
     """
 
+    _targets_error = _TARGETS_ERROR
+
     def __init__(
         self,
         encoder,
@@ -183,7 +189,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.kl_warmup_steps = _validation.non_negative_int(
             "kl_warmup_steps", kl_warmup_steps
         )
-        self.objective = _validation.one_of("objective", objective, OBJECTIVES)
+        # The name for the built-in objectives with their defaults (as in
+        # the configs of earlier versions), else the serialized object.
+        self._objective = objectives.get(objective)
+        self.objective = objectives.serialize(self._objective)
         self.num_samples = _validation.positive_int("num_samples", num_samples)
         self.parameterization = parameterization
         self.seed = _validation.seed("seed", seed)
@@ -238,6 +247,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.objective_trackers = [
+            keras.metrics.Mean(name=name) for name in self._objective.metrics
+        ]
         self._step_terms = None
 
     @property
@@ -249,7 +261,11 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     # Building blocks shared by training and evaluation.
 
     def _encoder_input_shape(self):
-        shape = getattr(self.encoder, "input_shape", None)
+        return self._shape_or_none(getattr(self.encoder, "input_shape", None))
+
+    @staticmethod
+    def _shape_or_none(shape):
+        """`shape` if it is one tensor's shape (a tuple of ints or None)."""
         if isinstance(shape, tuple) and all(
             d is None or isinstance(d, int) for d in shape
         ):
@@ -279,13 +295,34 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 f"{shape}."
             )
 
-    def _posterior(self, x, training=None):
-        """`q(z|x)`, a distribution with batch shape `(B,)`."""
-        return self.encoder_head(self.encoder(x, training=training))
+    def _split_inputs(self, inputs):
+        """`(x, condition)` of a call's inputs; a `VAE` has no condition."""
+        self._check_single_input("inputs", inputs)
+        return inputs, None
 
-    def _gaussian(self, x, training=None):
+    def _network_condition(self, condition):
+        """A batch of conditions as the networks take them (a
+        `ConditionalVAE` one-hot encodes labels); a `VAE` has none."""
+        return condition
+
+    def _features(self, x, condition=None, training=None):
+        """The encoder's output for `x` (a `ConditionalVAE` adds `c`)."""
+        return self.encoder(x, training=training)
+
+    def _decoder_output(self, z, condition=None, training=None):
+        """The decoder's output for `z` (B, L) (a `ConditionalVAE` adds
+        the condition `c` (B, ...))."""
+        return self.decoder(z, training=training)
+
+    def _posterior(self, x, training=None, condition=None):
+        """`q(z|x)`, a distribution with batch shape `(B,)`."""
+        return self.encoder_head(self._features(x, condition, training))
+
+    def _gaussian(self, x, training=None, condition=None):
         """The Gaussian part of `q(z|x)`, a `distributions.Normal`."""
-        return self.encoder_head.gaussian(self.encoder(x, training=training))
+        return self.encoder_head.gaussian(
+            self._features(x, condition, training)
+        )
 
     def _prior(self, training=None):
         """`p(z)`, a distribution over `(latent_dim,)` vectors."""
@@ -297,13 +334,19 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         return self.prior.distribution(encode)
 
-    def _decode_params(self, z, training=None):
-        """Decoder output for `z` of shape (B, L) or (k, B, L)."""
+    def _decode_params(self, z, training=None, condition=None):
+        """Decoder output for `z` of shape (B, L) or (k, B, L) (and the
+        condition (B, ...), the same for the k draws of an example)."""
         if len(z.shape) == 2:
-            return self.decoder(z, training=training)
+            return self._decoder_output(z, condition, training=training)
         k, batch = z.shape[0], ops.shape(z)[1]
-        params = self.decoder(
-            ops.reshape(z, (-1, self.latent_dim)), training=training
+        if condition is not None:  # (k * B, ...), as the draws.
+            condition = ops.reshape(
+                ops.repeat(ops.expand_dims(condition, 0), k, axis=0),
+                (-1,) + tuple(condition.shape[1:]),
+            )
+        params = self._decoder_output(
+            ops.reshape(z, (-1, self.latent_dim)), condition, training
         )
         return ops.reshape(params, (k, batch) + tuple(params.shape[1:]))
 
@@ -314,7 +357,15 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         self.likelihood.check_params(params.shape[2:], x.shape[1:])
         return self.likelihood(params, event_ndims=len(x.shape) - 1)
 
-    def _terms(self, x, num_samples, seed, training=None, log_weights=False):
+    def _terms(
+        self,
+        x,
+        num_samples,
+        seed,
+        training=None,
+        log_weights=False,
+        condition=None,
+    ):
         """The pieces of the bounds for `num_samples` draws `z ~ q(z|x)`.
 
         Returns a dict: `params` (k, B, ...), `log_px` (k, B), `kl` (B,)
@@ -322,10 +373,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         estimate on these draws), and with `log_weights`, `log_pz` and
         `log_qz` (k, B).
         """
-        q = self._posterior(x, training=training)
+        q = self._posterior(x, training=training, condition=condition)
         p = self._prior(training=training)
         exact = distributions.has_closed_form(q, p)
-        terms = {}
+        terms = {"q": q, "p": p}
         if exact and not log_weights:
             z = q.sample(seed=seed, sample_shape=(num_samples,))
         else:
@@ -333,7 +384,8 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 seed=seed, sample_shape=(num_samples,)
             )
             terms["log_pz"] = p.log_prob(z)
-        params = self._decode_params(z, training=training)
+        terms["z"] = z
+        params = self._decode_params(z, training=training, condition=condition)
         terms["params"] = params
         terms["log_px"] = self._likelihood(x, params).log_prob(x)
         if exact:
@@ -368,31 +420,29 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     # Keras model API.
 
     def call(self, inputs, training=None):
-        self._check_single_input("inputs", inputs)
-        x = inputs
+        x, condition = self._split_inputs(inputs)
         self._check_data_shape(x.shape)
-        iwae = self.objective == "iwae"
         terms = self._terms(
             x,
             self.num_samples,
             self.sampler.seed_generator,
             training=training,
-            log_weights=iwae,
+            log_weights=self._objective.log_weights,
+            condition=condition,
         )
-        kl = terms["kl"]
         kl_weight = self.current_kl_weight()
         self._advance_kl_step(training)
-        reconstruction = -ops.mean(terms["log_px"])
-        if iwae:
-            log_w = terms["log_px"] + kl_weight * (
-                terms["log_pz"] - terms["log_qz"]
-            )
-            self.add_loss(-ops.mean(vae_ops.log_mean_exp(log_w, axis=0)))
-        else:
-            self.add_loss(reconstruction)
-            self.add_loss(kl_weight * ops.mean(kl))
+        losses, extra = self._objective.losses(
+            terms, kl_weight, self.sampler.seed_generator
+        )
+        for loss in losses:
+            self.add_loss(loss)
         # Read back by `compute_loss`, in the same step, for the metrics.
-        self._step_terms = (reconstruction, ops.mean(kl))
+        self._step_terms = (
+            -ops.mean(terms["log_px"]),
+            ops.mean(terms["kl"]),
+            [extra[name] for name in self._objective.metrics],
+        )
         params = terms["params"]
         if self.num_samples == 1:
             return params[0]
@@ -405,15 +455,17 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         if sample_weight is not None:
             raise ValueError(_SAMPLE_WEIGHT_ERROR.format(sample_weight))
         if y is not None and self._compile_loss is None:
-            raise ValueError(_TARGETS_ERROR)
+            raise ValueError(self._targets_error)
         loss = super().compute_loss(
             x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
         )
         if self._step_terms is not None:
-            reconstruction, kl = self._step_terms
+            reconstruction, kl, extra = self._step_terms
             self.reconstruction_tracker.update_state(reconstruction)
             self.kl_tracker.update_state(kl)
             self.elbo_tracker.update_state(-(reconstruction + kl))
+            for tracker, value in zip(self.objective_trackers, extra):
+                tracker.update_state(value)
             self._step_terms = None
         return loss
 
@@ -478,7 +530,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         ```
         """
         if y is not None and self._compile_loss is None:
-            raise ValueError(_TARGETS_ERROR)
+            raise ValueError(self._targets_error)
         if kwargs.get("sample_weight") is not None:
             raise ValueError(
                 _SAMPLE_WEIGHT_ERROR.format(kwargs["sample_weight"])
@@ -654,7 +706,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 if not built() and shape and None not in shape[1:]:
                     # The batch size does not matter for the variables.
                     try:
-                        self(keras.KerasTensor((1,) + tuple(shape[1:])))
+                        self(self._dummy_inputs(shape[1:], symbolic=True))
                     except Exception:  # Keras's own build will report it.
                         pass
                 if training and optimizer is not None and built():
@@ -725,11 +777,33 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     # ------------------------------------------------------------------
     # The user-facing API: numpy in, numpy out, in batches.
 
+    def _dummy_inputs(self, data_shape, symbolic=False):
+        """Inputs of one example of data of `data_shape` (no batch axis),
+        zeros or symbolic, to build the model with."""
+        shape = (1,) + tuple(data_shape)
+        if symbolic:
+            return keras.KerasTensor(shape)
+        return np.zeros(shape, "float32")
+
+    def _reference_condition(self, n):
+        """Conditions of a preset's reference outputs (a `VAE`: none)."""
+        return None
+
     def _batched(self, fn, inputs, batch_size):
+        """`fn` over batches of `inputs`, an array or a tuple of arrays
+        (then sliced together, and passed as `fn(*slices)`; None stays
+        None), its numpy outputs concatenated."""
         batch_size = _validation.positive_int("batch_size", batch_size)
+        if not isinstance(inputs, tuple):
+            inputs = (inputs,)
         outputs = []
-        for start in range(0, len(inputs), batch_size):
-            result = fn(inputs[start : start + batch_size])
+        for start in range(0, len(inputs[0]), batch_size):
+            result = fn(
+                *(
+                    None if a is None else a[start : start + batch_size]
+                    for a in inputs
+                )
+            )
             outputs.append(
                 keras.tree.map_structure(ops.convert_to_numpy, result)
             )
@@ -750,8 +824,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
     def _mean_of_likelihood(self, params):
         return self.likelihood(params).mean()
 
-    def _encoded(self, x):
-        q = self._gaussian(x, training=False)
+    def _encoded(self, x, condition=None):
+        condition = self._network_condition(condition)
+        q = self._gaussian(x, training=False, condition=condition)
         return q.loc, q.log_var
 
     def encode(self, x, batch_size=256):
@@ -784,10 +859,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         mean, log_var = vae.encode(x)  # two (8, 2) arrays
         ```
         """
-        x = self._as_data(x)
-        return self._batched(
-            lambda b: self._encoded(b), x, batch_size
-        )
+        return self._batched(self._encoded, self._as_data(x), batch_size)
 
     def decode(self, z, batch_size=256):
         """Decodes latent vectors into the mean of `p(x|z)`.
@@ -821,6 +893,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         images = vae.decode(np.zeros((1, vae.latent_dim)))  # (1, 6)
         ```
         """
+        return self._decode(z, None, batch_size)
+
+    def _decode(self, z, condition, batch_size):
         z = np.asarray(ops.convert_to_numpy(z), dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(
@@ -829,8 +904,12 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             )
         check_data("z", z)
         return self._batched(
-            lambda b: self._mean_of_likelihood(self.decoder(b, training=False)),
-            z,
+            lambda b, c: self._mean_of_likelihood(
+                self._decoder_output(
+                    b, self._network_condition(c), training=False
+                )
+            ),
+            (z, condition),
             batch_size,
         )
 
@@ -867,17 +946,21 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         noisy = vae.reconstruct(x, sample=True)  # from a sample of q(z|x)
         ```
         """
-        x = self._as_data(x)
+        return self._reconstruct(self._as_data(x), None, sample, batch_size)
 
-        def step(batch):
-            q = self._posterior(batch, training=False)
+    def _reconstruct(self, x, condition, sample, batch_size):
+        def step(batch, c):
+            c = self._network_condition(c)
             if sample:
+                q = self._posterior(batch, training=False, condition=c)
                 z = q.sample(seed=self.sampler.seed_generator)
             else:
-                z = self._gaussian(batch, training=False).mean()
-            return self._mean_of_likelihood(self.decoder(z, training=False))
+                z = self._gaussian(batch, training=False, condition=c).mean()
+            return self._mean_of_likelihood(
+                self._decoder_output(z, c, training=False)
+            )
 
-        return self._batched(step, x, batch_size)
+        return self._batched(step, (x, condition), batch_size)
 
     def sample(self, num_samples, seed=None, batch_size=256):
         """Generates new data: decodes draws from the prior N(0, I).
@@ -913,6 +996,9 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         new = vae.sample(16, seed=0)  # (16, 6), the same for seed=0
         ```
         """
+        return self._sample(num_samples, seed, batch_size)
+
+    def _sample(self, num_samples, seed, batch_size, condition=None):
         num_samples = _validation.positive_int("num_samples", num_samples)
         if not isinstance(seed, keras.random.SeedGenerator):
             seed = _validation.seed("seed", seed)
@@ -920,7 +1006,11 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             seed=self.prior_seed_generator if seed is None else seed,
             sample_shape=(num_samples,),
         )
-        return self.decode(z, batch_size=batch_size)
+        return self._decode(z, condition, batch_size)
+
+    def _preview(self, num_samples):
+        """Samples for a preset's `samples.png`: seed 0."""
+        return self.sample(num_samples, seed=0)
 
     def log_likelihood(
         self,
@@ -1192,9 +1282,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         config = dict(config)
         for key in ("encoder", "decoder", "prior", "posterior"):
             if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(
-                    config[key]
-                )
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
 

@@ -513,7 +513,7 @@ def _build(directory, config, input_shape, max_parameters):
             )
         _check_activations(path, model, max_parameters)
         try:
-            model(np.zeros((1,) + input_shape, "float32"))  # Build weights.
+            model(model._dummy_inputs(input_shape))  # Build the weights.
         except PresetError:
             raise
         except Exception as e:
@@ -592,7 +592,7 @@ def check_reference(model, directory):
     reference = _read_reference(path)
     z = reference.get("z")
     decoded = reference.get("decoded")
-    input_shape = tuple(model.encoder.input_shape[1:])
+    input_shape = tuple(model._encoder_input_shape()[1:])
     if (
         z is None
         or decoded is None
@@ -608,7 +608,7 @@ def check_reference(model, directory):
             f"{_REFERENCE_ROWS}, and `decoded` of shape (n,) + "
             f"{input_shape})."
         )
-    checks = [("decoded", model.decode(z.astype("float32")), decoded)]
+    checks = [("decoded", _decode_reference(model, z), decoded)]
     if "mean" in reference and "log_var" in reference:
         mean, log_var = _encode_reference(model, decoded)
         checks += [
@@ -956,7 +956,7 @@ def _check_new_metadata(model, metadata, input_shape, extra_files):
 def _model_input_shape(model):
     """The encoder's input shape (no batch axis), checked to load again."""
     try:
-        shape = model.encoder.input_shape
+        shape = model._encoder_input_shape()
     except (AttributeError, ValueError):
         shape = None
     if (
@@ -1040,7 +1040,7 @@ def save(model, directory, metadata=None, images=True, extra_files=None):
         if images and _is_image_shape(input_shape):
             save_image_grid(
                 os.path.join(staging, "samples.png"),
-                model.sample(64, seed=0),
+                model._preview(64),
                 columns=8,
                 scale=2,
             )
@@ -1084,7 +1084,16 @@ def _encode_reference(model, decoded):
     support: the mean of a discrete likelihood (Poisson, Categorical) is
     not whole numbers, and it is only a fixed input here.
     """
-    return model._batched(model._encoded, np.asarray(decoded, "float32"), 256)
+    decoded = np.asarray(decoded, "float32")
+    condition = model._reference_condition(len(decoded))
+    return model._batched(model._encoded, (decoded, condition), 256)
+
+
+def _decode_reference(model, z):
+    """The decoder's output for the reference's `z` (and, for a
+    conditional model, its fixed reference conditions)."""
+    z = np.asarray(z, "float32")
+    return model._decode(z, model._reference_condition(len(z)), 256)
 
 
 def reference_outputs(model, z, decoded=None):
@@ -1101,7 +1110,7 @@ def reference_outputs(model, z, decoded=None):
     Returns:
         A dict of numpy arrays.
     """
-    decoded = model.decode(z) if decoded is None else decoded
+    decoded = _decode_reference(model, z) if decoded is None else decoded
     mean, log_var = _encode_reference(model, decoded)
     return {"z": z, "decoded": decoded, "mean": mean, "log_var": log_var}
 
@@ -1130,7 +1139,7 @@ def _without_optimizer(model):
     copy = keras.saving.deserialize_keras_object(
         _model_config(model), safe_mode=True
     )
-    copy(np.zeros((1,) + tuple(model.encoder.input_shape[1:]), "float32"))
+    copy(copy._dummy_inputs(model._encoder_input_shape()[1:]))
     for source, target in zip(model.weights, copy.weights, strict=True):
         target.assign(source)
     return copy

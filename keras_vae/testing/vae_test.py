@@ -31,6 +31,20 @@ on top of their Monte Carlo error (relative to `1 + |value|`)."""
 # run_vae_test
 
 
+def _split(data):
+    """`(x, condition)` of test data: a conditional model's data is a pair
+    `(x, condition)`; other models' an array (no condition)."""
+    if isinstance(data, tuple):
+        x, condition = data
+        return np.asarray(x), np.asarray(condition)
+    return np.asarray(data), None
+
+
+def _given(condition):
+    """The keyword arguments passing `condition` to the numpy API."""
+    return {} if condition is None else {"condition": condition}
+
+
 def _as_json(config):
     """A config as JSON (tuples and lists alike, as in a saved file)."""
     return json.dumps(config, sort_keys=True)
@@ -60,6 +74,7 @@ def _check_training_step(model, data, batch_size):
     variables = list(model.trainable_variables)
     before = [to_numpy(v) for v in variables]
     history = model.fit(data, epochs=1, batch_size=batch_size, verbose=0)
+    x, _ = _split(data)
     logs = {name: values[-1] for name, values in history.history.items()}
     missing = [name for name in METRICS if name not in logs]
     assert not missing, f"fit reports no {missing}; it reports {sorted(logs)}"
@@ -80,7 +95,7 @@ def _check_training_step(model, data, batch_size):
         getattr(model, "objective", None) == "elbo"
         and getattr(model, "beta", None) == 1.0
         and not getattr(model, "kl_warmup_steps", 0)
-        and len(data) <= batch_size
+        and len(x) <= batch_size
     ):
         np.testing.assert_allclose(
             logs["loss"],
@@ -108,7 +123,16 @@ def _check_training_step(model, data, batch_size):
 
 def _check_output_shapes(model, data):
     # Symbolic: builds the model without running it (or compiling, on JAX).
-    outputs = model(keras.KerasTensor((2,) + data.shape[1:]))
+    data, condition = _split(data)
+    inputs = keras.KerasTensor((2,) + data.shape[1:])
+    if condition is not None:
+        inputs = [
+            inputs,
+            keras.KerasTensor(
+                (2,) + condition.shape[1:], dtype=condition.dtype.name
+            ),
+        ]
+    outputs = model(inputs)
     likelihood = getattr(model, "likelihood", None)
     if likelihood is None:
         return
@@ -123,19 +147,22 @@ def _check_output_shapes(model, data):
 
 def _deterministic_outputs(model, data, seed):
     """The outputs of `model`'s inference methods that a seed fixes."""
-    x = data[: min(len(data), 8)]
+    x, condition = _split(data)
+    x = x[:8]
+    given = _given(None if condition is None else condition[: len(x)])
     outputs = {}
     if hasattr(model, "encode"):
-        outputs["encode"] = model.encode(x)
+        outputs["encode"] = model.encode(x, **given)
         mean = outputs["encode"][0]
         if hasattr(model, "decode"):
-            outputs["decode"] = model.decode(mean)
+            outputs["decode"] = model.decode(mean, **given)
     if hasattr(model, "reconstruct"):
-        outputs["reconstruct"] = model.reconstruct(x)
+        outputs["reconstruct"] = model.reconstruct(x, **given)
     if hasattr(model, "sample"):
-        outputs["sample(seed)"] = model.sample(3, seed=seed)
+        given = _given(None if condition is None else condition[:3])
+        outputs["sample(seed)"] = model.sample(3, seed=seed, **given)
         # The model's own generator: its state is saved with the model.
-        outputs["sample()"] = model.sample(3)
+        outputs["sample()"] = model.sample(3, **given)
     return outputs
 
 
@@ -213,7 +240,9 @@ def run_vae_test(
             so layers in it (the encoder, the decoder) are used as they
             are.
         data: numpy array `(n, ...)`. Training data (a few dozen examples
-            are enough).
+            are enough). For a conditional model, a tuple `(x,
+            condition)` of arrays, the conditions passed as `condition=`
+            to its numpy API.
         batch_size: int or None. The batch size of the training step;
             None: all of `data`, one step.
         run_saving_check: bool. Whether to run step 4.
@@ -249,8 +278,10 @@ def run_vae_test(
     )
     ```
     """
-    data = np.asarray(data)
-    batch_size = len(data) if batch_size is None else int(batch_size)
+    if not isinstance(data, tuple):
+        data = np.asarray(data)
+    x, _ = _split(data)
+    batch_size = len(x) if batch_size is None else int(batch_size)
     model = cls(**init_kwargs)
 
     # 1. Shapes (and the weights built).
@@ -271,7 +302,7 @@ def run_vae_test(
     if run_bound_check:
         exact = None
         if exact_log_likelihood is not None:
-            exact = exact_log_likelihood(model, data)
+            exact = exact_log_likelihood(model, data)  # A pair, if given.
         check_bounds(model, data, exact=exact, **(bound_kwargs or {}))
     return model
 
@@ -280,7 +311,9 @@ def run_vae_test(
 # The bound check
 
 
-def _estimate(vae, x, num_samples, repeats, seed, batch_size, per_step):
+def _estimate(
+    vae, x, num_samples, repeats, seed, batch_size, per_step, condition=None
+):
     """The mean over `x` of `repeats` independent `log_likelihood(x,
     num_samples)` estimates, and its standard error.
 
@@ -291,11 +324,16 @@ def _estimate(vae, x, num_samples, repeats, seed, batch_size, per_step):
     step, of one shape.
     """
     n = len(x)
-    tiled = np.repeat(x, repeats, axis=0)
-    padding = -len(tiled) % batch_size
-    tiled = np.concatenate([tiled, tiled[:padding]])
+
+    def tile(array):
+        tiled = np.repeat(array, repeats, axis=0)
+        padding = -len(tiled) % batch_size
+        return np.concatenate([tiled, tiled[:padding]])
+
+    given = {} if condition is None else {"condition": tile(condition)}
     values = vae.log_likelihood(
-        tiled,
+        tile(x),
+        **given,
         num_samples=num_samples,
         batch_size=batch_size,
         samples_per_step=per_step,
@@ -350,7 +388,8 @@ def check_bounds(
 
     Args:
         vae: a trained model with `log_likelihood(x, num_samples, ...)`.
-        x: numpy array `(n, ...)`: the examples.
+        x: numpy array `(n, ...)`: the examples; for a conditional model,
+            a pair `(x, condition)`.
         exact: None or an array `(n,)`: the exact `log p(x)` of each
             example (for a linear-Gaussian model,
             `exact_log_likelihood(vae, x)`).
@@ -392,7 +431,8 @@ def check_bounds(
     result["elbo"]["mean"]  # == result["exact"]: the posterior is exact
     ```
     """
-    x = np.asarray(x, "float32")
+    x, condition = _split(x)
+    x = x.astype("float32", copy=False)
     for name, value in (
         ("elbo_repeats", elbo_repeats),
         ("iwae_repeats", iwae_repeats),
@@ -404,7 +444,11 @@ def check_bounds(
                 f"estimates). Received: {name}={value!r}"
             )
     k = num_samples
-    settings = {"batch_size": batch_size, "per_step": samples_per_step}
+    settings = {
+        "batch_size": batch_size,
+        "per_step": samples_per_step,
+        "condition": condition,
+    }
     elbo = _estimate(vae, x, 1, elbo_repeats, seed, **settings)
     iwae = _estimate(vae, x, k, iwae_repeats, seed + 1, **settings)
     result = {"elbo": elbo, "iwae": iwae, "exact": None}
