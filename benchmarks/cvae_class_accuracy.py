@@ -193,6 +193,22 @@ def main():
     with keras_vae.utils.atomic_write(path, "w") as f:
         json.dump(benchmarks, f, indent=1)
         f.write("\n")
+    path = os.path.join("docs", "figures", "figures.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    manifest["cvae_samples"] = {
+        "file": FIGURE,
+        "source": "benchmark",
+        "models": {},
+        "details": {"accuracy": round(accuracy, 4), "epochs": args.epochs},
+        "missing": [],
+        "backend": keras.backend.backend(),
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "python benchmarks/cvae_class_accuracy.py",
+    }
+    with keras_vae.utils.atomic_write(path, "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
 
 
 if __name__ == "__main__":

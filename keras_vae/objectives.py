@@ -29,7 +29,42 @@ class Objective:
     Subclasses set `metrics` (the names of their extra terms, reported in
     `fit` besides `loss`, `reconstruction`, `kl` and `elbo`) and
     `log_weights` (whether they need `log p(z)` and `log q(z|x)` of every
-    draw), and implement `losses`.
+    draw), and implement `losses`. Register a subclass with
+    `keras.saving.register_keras_serializable` and give it `get_config`,
+    so that models using it save and load.
+
+    Example:
+
+    ```python
+    import keras
+    from keras import ops
+    import keras_vae
+
+
+    @keras.saving.register_keras_serializable(package="my_package")
+    class FreeBits(keras_vae.objectives.Objective):
+        # The ELBO with the KL counted only above `nats` per example.
+        name = "free_bits"
+        metrics = ("kl_counted",)
+
+        def __init__(self, nats=1.0):
+            self.nats = nats
+
+        def losses(self, terms, kl_weight, seed):
+            counted = ops.mean(ops.maximum(terms["kl"], self.nats))
+            reconstruction = -ops.mean(terms["log_px"])
+            return [reconstruction, kl_weight * counted], {
+                "kl_counted": counted
+            }
+
+        def get_config(self):
+            return {"nats": self.nats}
+
+
+    encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+    vae = keras_vae.VAE(encoder, decoder, latent_dim=2, objective=FreeBits())
+    ```
     """
 
     name = None
@@ -429,7 +464,18 @@ def get(identifier):
 
 def serialize(objective):
     """An objective's name if it has its defaults (as older configs wrote
-    it), else its config dict."""
+    it), else its config dict.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    keras_vae.objectives.serialize("mmd")  # "mmd"
+    keras_vae.objectives.serialize(keras_vae.objectives.MMD(weight=10.0))
+    # {"class_name": ..., "config": {"weight": 10.0, ...}, ...}
+    ```
+    """
     objective = get(objective)
     if objective == type(objective)():
         return objective.name

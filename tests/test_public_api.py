@@ -18,6 +18,7 @@ MODULES = [
     "keras_vae.layers",
     "keras_vae.likelihoods",
     "keras_vae.losses",
+    "keras_vae.objectives",
     "keras_vae.ops",
     "keras_vae.posteriors",
     "keras_vae.presets",
@@ -42,6 +43,11 @@ def test_public_names_import(module_name):
     "cls",
     [
         keras_vae.VAE,
+        keras_vae.ConditionalVAE,
+        keras_vae.objectives.ELBO,
+        keras_vae.objectives.IWAE,
+        keras_vae.objectives.BetaTCVAE,
+        keras_vae.objectives.MMD,
         keras_vae.layers.GaussianEncoderHead,
         keras_vae.layers.ReparamSampling,
         keras_vae.likelihoods.Bernoulli,
@@ -61,6 +67,13 @@ def test_registered_for_serialization(cls):
 
 
 def test_top_level_api():
-    assert set(keras_vae.__all__) >= {"VAE", "layers", "ops", "__version__"}
+    assert set(keras_vae.__all__) >= {
+        "VAE",
+        "ConditionalVAE",
+        "layers",
+        "objectives",
+        "ops",
+        "__version__",
+    }
     assert inspect.isclass(keras_vae.VAE)
     assert keras_vae.__version__.count(".") == 2

@@ -116,6 +116,99 @@ class ConditionalVAE(VAE):
                 "`priors.MixtureOfGaussians`, or the standard normal."
             )
 
+    @classmethod
+    def mlp(
+        cls,
+        data_shape,
+        latent_dim,
+        num_classes=None,
+        condition_shape=None,
+        hidden_units=(256,),
+        activation="relu",
+        **kwargs,
+    ):
+        """A `ConditionalVAE` with MLP networks that concatenate `c`.
+
+        The encoder flattens `x`, concatenates the (one-hot or flattened)
+        condition and applies `hidden_units` Dense layers; the decoder
+        concatenates `z` and the condition, applies the same layers in
+        reverse order, and outputs the likelihood's parameters.
+
+        Args:
+            data_shape: tuple. The shape of one example, e.g. `(28, 28, 1)`.
+            latent_dim: int > 0. Dimension of the latent space.
+            num_classes: int > 1 or None. For integer labels (see the
+                class); else give `condition_shape`.
+            condition_shape: tuple or None. The shape of one float
+                condition, when `num_classes` is None.
+            hidden_units: tuple of ints. The encoder's Dense widths,
+                default `(256,)`.
+            activation: str. Their activation, default `"relu"`.
+            **kwargs: further arguments of `ConditionalVAE` (`likelihood`,
+                `seed`, `beta`, ...).
+
+        Returns:
+            A `ConditionalVAE`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp(
+            (28, 28, 1), latent_dim=8, num_classes=10, seed=0
+        )
+        cvae.compile(optimizer="adam")
+        x = (np.random.rand(64, 28, 28, 1) > 0.5).astype("float32")
+        cvae.fit((x, np.arange(64) % 10), epochs=1, verbose=0)
+        ```
+        """
+        from keras_vae import likelihoods
+
+        if (num_classes is None) == (condition_shape is None):
+            raise ValueError(
+                "Give one of `num_classes` (integer labels) and "
+                "`condition_shape` (float conditions). Received: "
+                f"num_classes={num_classes}, "
+                f"condition_shape={condition_shape}"
+            )
+        if num_classes is not None:
+            condition_shape = (num_classes,)
+        data_shape = tuple(data_shape)
+        condition_shape = tuple(condition_shape)
+        likelihood = likelihoods.get(kwargs.get("likelihood", "bernoulli"))
+        params_shape = likelihood.params_shape(data_shape)
+        layers = keras.layers
+
+        def flat(tensor, shape):
+            return layers.Flatten()(tensor) if len(shape) > 1 else tensor
+
+        x_in = layers.Input(data_shape, name="x")
+        c_in = layers.Input(condition_shape, name="condition")
+        h = layers.Concatenate()(
+            [flat(x_in, data_shape), flat(c_in, condition_shape)]
+        )
+        for units in hidden_units:
+            h = layers.Dense(units, activation=activation)(h)
+        encoder = keras.Model([x_in, c_in], h, name="encoder")
+        z_in = layers.Input((latent_dim,), name="z")
+        c_in = layers.Input(condition_shape, name="condition")
+        h = layers.Concatenate()([z_in, flat(c_in, condition_shape)])
+        for units in reversed(tuple(hidden_units)):
+            h = layers.Dense(units, activation=activation)(h)
+        h = layers.Dense(int(np.prod(params_shape)))(h)
+        decoder = keras.Model(
+            [z_in, c_in], layers.Reshape(params_shape)(h), name="decoder"
+        )
+        return cls(
+            encoder,
+            decoder,
+            latent_dim=latent_dim,
+            num_classes=num_classes,
+            **kwargs,
+        )
+
     # ------------------------------------------------------------------
     # The condition inside the model.
 
@@ -282,6 +375,19 @@ class ConditionalVAE(VAE):
         Raises:
             ValueError: the data or conditions are invalid (see
                 `VAE.fit`; labels outside `[0, num_classes)`).
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        cvae.compile(optimizer="adam")
+        history = cvae.fit((x, labels), epochs=2, verbose=0)
+        ```
         """
         if isinstance(x, list):
             x = tuple(x)
@@ -327,6 +433,18 @@ class ConditionalVAE(VAE):
 
         Returns:
             A tuple `(mean, log_var)` of numpy arrays `(n, latent_dim)`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        mean, log_var = cvae.encode(x, condition=labels)  # (8, 2) each
+        ```
         """
         x, c = self._as_pair(x, condition)
         return self._batched(self._encoded, (x, c), batch_size)
@@ -342,6 +460,18 @@ class ConditionalVAE(VAE):
 
         Returns:
             A float32 numpy array `(n, ...)` shaped like the data.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        images = cvae.decode(np.zeros((3, 2)), condition=[0, 1, 2])
+        ```
         """
         n = len(np.asarray(ops.convert_to_numpy(z)))
         return self._decode(z, self._as_condition(condition, n), batch_size)
@@ -358,6 +488,18 @@ class ConditionalVAE(VAE):
 
         Returns:
             A float32 numpy array shaped like `x`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        again = cvae.reconstruct(x, condition=labels)  # (8, 6)
+        ```
         """
         x, c = self._as_pair(x, condition)
         return self._reconstruct(x, c, sample, batch_size)
@@ -377,6 +519,18 @@ class ConditionalVAE(VAE):
 
         Returns:
             A float32 numpy array `(num_samples, ...)`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        twos = cvae.sample(4, condition=2, seed=0)  # (4, 6)
+        ```
         """
         num_samples = _validation.positive_int("num_samples", num_samples)
         if condition is None and self.num_classes is not None:
@@ -433,6 +587,18 @@ class ConditionalVAE(VAE):
 
         Returns:
             A float64 numpy array `(n,)`: the estimates of `log p(x|c)`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        labels = np.arange(8) % 3
+        log_px = cvae.log_likelihood(x, condition=labels, verbose=0)
+        ```
         """
         weights_model = self._importance_weights(
             num_samples, batch_size, samples_per_step, seed

@@ -22,6 +22,7 @@ MODULES = (
     "keras_vae.priors",
     "keras_vae.posteriors",
     "keras_vae.losses",
+    "keras_vae.objectives",
     "keras_vae.models",
     "keras_vae.ops",
     "keras_vae.callbacks",
