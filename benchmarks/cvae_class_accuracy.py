@@ -1,7 +1,8 @@
 """Does a ConditionalVAE draw the digit it is asked for? Measured on MNIST.
 
-A `keras_vae.ConditionalVAE` (MLP, 784+10 -> 512 -> 256 -> (16) and
-16+10 -> 256 -> 512 -> 784, Bernoulli decoder, one-hot labels) is trained
+A `keras_vae.ConditionalVAE` (MLP, 784+10 -> 512 -> 256 -> (L) and
+L+10 -> 256 -> 512 -> 784 with L = `--latent-dim`, default 16, Bernoulli
+decoder, one-hot labels) is trained
 on the 60,000 MNIST training images, binarized afresh every epoch
 (default 20 epochs, batch 128, Adam 1e-3). An independent classifier (a
 784-512-10 MLP, trained here on the training images, its own accuracy on
@@ -27,18 +28,17 @@ import json
 import os
 import time
 
-LATENT_DIM = 16
 FIGURE = "cvae_samples.png"
 
 
-def build(keras, keras_vae):
+def build(keras, keras_vae, latent_dim):
     x_in = keras.Input((28, 28, 1), name="image")
     c_in = keras.Input((10,), name="label")
     h = keras.layers.Concatenate()([keras.layers.Flatten()(x_in), c_in])
     h = keras.layers.Dense(512, activation="relu")(h)
     h = keras.layers.Dense(256, activation="relu")(h)
     encoder = keras.Model([x_in, c_in], h, name="encoder")
-    z_in = keras.Input((LATENT_DIM,), name="z")
+    z_in = keras.Input((latent_dim,), name="z")
     c_in = keras.Input((10,), name="label")
     h = keras.layers.Concatenate()([z_in, c_in])
     h = keras.layers.Dense(256, activation="relu")(h)
@@ -48,7 +48,7 @@ def build(keras, keras_vae):
         [z_in, c_in], keras.layers.Reshape((28, 28, 1))(h), name="decoder"
     )
     return keras_vae.ConditionalVAE(
-        encoder, decoder, latent_dim=LATENT_DIM, num_classes=10, seed=0
+        encoder, decoder, latent_dim=latent_dim, num_classes=10, seed=0
     )
 
 
@@ -81,7 +81,7 @@ def figure(cvae, path):
     from keras_vae.utils.images import image_grid
 
     rows = 6
-    z = np.random.default_rng(0).standard_normal((rows, LATENT_DIM))
+    z = np.random.default_rng(0).standard_normal((rows, cvae.latent_dim))
     z = np.repeat(z.astype("float32"), 10, axis=0)  # Row r: one z.
     labels = np.tile(np.arange(10), rows)
     images = cvae.decode(z, condition=labels)
@@ -100,9 +100,13 @@ def figure(cvae, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--classifier-epochs", type=int, default=5)
     parser.add_argument("--samples-per-digit", type=int, default=1000)
     parser.add_argument("--num-samples", type=int, default=100)
+    parser.add_argument(
+        "--no-write", action="store_true", help="print, write nothing"
+    )
     args = parser.parse_args()
 
     import keras
@@ -117,7 +121,7 @@ def main():
     binary_test = keras_vae.datasets.load_binarized_test_set("mnist")[0]
 
     began = time.time()
-    cvae = build(keras, keras_vae)
+    cvae = build(keras, keras_vae, args.latent_dim)
     cvae.compile(optimizer=keras.optimizers.Adam(1e-3))
     rng = np.random.default_rng(0)
     for epoch in range(args.epochs):
@@ -154,7 +158,8 @@ def main():
         scores[name] = float(-log_px.mean())
 
     print(
-        f"\nConditionalVAE on MNIST, {args.epochs} epochs "
+        f"\nConditionalVAE on MNIST, latent_dim {args.latent_dim}, "
+        f"{args.epochs} epochs "
         f"({train_seconds / args.epochs:.1f} s/epoch, "
         f"{keras.backend.backend()})"
     )
@@ -165,9 +170,12 @@ def main():
         + " ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_digit))
     )
     print(f"test ELBO (right labels):          {elbo:.2f}")
-    print(f"test NLL k={args.num_samples}, right labels:    {scores['right']:.2f}")
-    print(f"test NLL k={args.num_samples}, wrong labels:    {scores['wrong']:.2f}")
-    if args.epochs < 20 or args.samples_per_digit < 1000:
+    for name in ("right", "wrong"):
+        print(
+            f"test NLL k={args.num_samples}, {name} labels:    "
+            f"{scores[name]:.2f}"
+        )
+    if args.epochs < 20 or args.samples_per_digit < 1000 or args.no_write:
         return
     figure(cvae, os.path.join("docs", "figures", FIGURE))
     path = os.path.join("docs", "benchmarks.json")
@@ -180,6 +188,7 @@ def main():
         "keras_vae_version": keras_vae.__version__,
         "backend": keras.backend.backend(),
         "epochs": args.epochs,
+        "latent_dim": args.latent_dim,
         "seconds_per_epoch": round(train_seconds / args.epochs, 1),
         "classifier_test_accuracy": round(judge_accuracy, 4),
         "samples": int(len(asked)),
