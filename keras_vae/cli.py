@@ -432,10 +432,24 @@ def _load_checked(preset, metadata, check):
 
 
 def _test_images(dataset):
+    """The fixed binarized test images of `dataset`, and their labels."""
     from keras_vae import datasets
 
-    images, _ = datasets.load_binarized_test_set(dataset)
-    return images
+    return datasets.load_binarized_test_set(dataset)
+
+
+def _given(vae, preset, labels):
+    """The keyword arguments that give a conditional preset the `labels`
+    of its test images (`condition=`); none for other presets."""
+    from keras_vae.models.conditional_vae import ConditionalVAE
+
+    if not isinstance(vae, ConditionalVAE):
+        return {}
+    try:
+        vae._labelled(None, labels)
+    except ValueError as error:
+        raise CommandError(f"{preset}: {error}") from None
+    return {"condition": labels}
 
 
 def _check_index(option, index, size):
@@ -548,14 +562,36 @@ def sample_command(args):
         )
 
     vae = _load_checked(args.preset, metadata, check)
-    images = vae.sample(args.num, seed=args.seed)
-    _write(
-        args.output,
-        images,
-        args.columns,
-        args.scale,
-        f"{args.num} samples of {args.preset}",
-    )
+    from keras_vae.models.conditional_vae import ConditionalVAE
+
+    what = f"{args.num} samples of {args.preset}"
+    if isinstance(vae, ConditionalVAE):
+        if vae.num_classes is None:
+            raise CommandError(
+                f"{args.preset} is conditioned on float arrays, which the "
+                "command line cannot give: use "
+                "`ConditionalVAE.sample(n, condition=...)` in Python."
+            )
+        if args.condition is not None and args.condition >= vae.num_classes:
+            raise CommandError(
+                f"--condition must be a class of {args.preset}, 0 to "
+                f"{vae.num_classes - 1}. Received: --condition="
+                f"{args.condition}"
+            )
+        images = vae.sample(args.num, condition=args.condition, seed=args.seed)
+        what += (
+            ", the classes in turn"
+            if args.condition is None
+            else f", of class {args.condition}"
+        )
+    else:
+        if args.condition is not None:
+            raise CommandError(
+                f"--condition applies to conditional presets; {args.preset} "
+                f"is a {type(vae).__name__}, which samples without one."
+            )
+        images = vae.sample(args.num, seed=args.seed)
+    _write(args.output, images, args.columns, args.scale, what)
     return 0
 
 
@@ -607,14 +643,15 @@ def reconstruct_command(args):
         )
 
     vae = _load_checked(args.preset, metadata, check)
-    x = _test_images(dataset)
+    x, labels = _test_images(dataset)
     if args.seed is None:
         indices = np.arange(args.start, min(args.start + args.num, len(x)))
     else:
         rng = np.random.default_rng(args.seed)
         indices = np.sort(rng.choice(len(x), size=args.num, replace=False))
     x = x[indices]
-    pairs = np.stack([x, vae.reconstruct(x)], axis=1)
+    given = _given(vae, args.preset, labels[indices])
+    pairs = np.stack([x, vae.reconstruct(x, **given)], axis=1)
     columns = 2 * min(args.columns, len(x))
     _write(
         args.output,
@@ -669,12 +706,15 @@ def interpolate_command(args):
         )
 
     vae = _load_checked(args.preset, metadata, check)
-    x = _test_images(dataset)
+    x, labels = _test_images(dataset)
     ends = x[[args.start, args.end]]
-    mean, _ = vae.encode(ends)
+    given = _given(vae, args.preset, labels[[args.start, args.end]])
+    mean, _ = vae.encode(ends, **given)
     weights = np.linspace(0.0, 1.0, args.steps, dtype="float32")[:, None]
     z = (1.0 - weights) * mean[0] + weights * mean[1]
-    images = vae.decode(z)
+    if given:  # The path is decoded with the first image's label.
+        given = {"condition": given["condition"][0]}
+    images = vae.decode(z, **given)
     if args.originals:
         images = np.concatenate([ends[:1], images, ends[1:]])
     _write(
@@ -1043,7 +1083,9 @@ def build_parser():
     p = commands.add_parser(
         "sample",
         help="write a grid of samples from the prior",
-        description="Decode draws from the prior N(0, I) into a PNG grid.",
+        description="Decode draws from the prior into a PNG grid; for a "
+        "conditional preset, of the class --condition or of the classes in "
+        "turn.",
     )
     _add_preset(p)
     p.add_argument(
@@ -1065,6 +1107,12 @@ def build_parser():
         type=_columns,
         help=f"images per row, 1 to {MAX_COLUMNS:,} (default: as square as "
         "possible)",
+    )
+    p.add_argument(
+        "--condition",
+        type=_non_negative_int,
+        help="for a conditional preset: the class to draw, e.g. 7 for "
+        "sevens (default: the classes in turn)",
     )
     p.set_defaults(function=sample_command)
 

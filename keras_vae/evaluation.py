@@ -33,7 +33,9 @@ def evaluate(
     """Evaluates a VAE on the fixed binarized test set of `dataset`.
 
     Args:
-        vae: a `keras_vae.VAE` with a Bernoulli likelihood.
+        vae: a `keras_vae.VAE` with a Bernoulli likelihood (a
+            `ConditionalVAE` with `num_classes` is given the test labels:
+            its NLL is `-log p(x | label)`).
         dataset: str. `"mnist"` or `"fashion_mnist"`.
         num_samples: int. Importance samples per image, default 5000.
         batch_size: int. Test images per step.
@@ -80,7 +82,8 @@ def evaluate(
     print(metrics["nll"], metrics["nll_standard_error"])  # nats per image
     ```
     """
-    x = _test_images(dataset, limit, num_samples, batch_size, seed)
+    x, labels = _test_images(dataset, limit, num_samples, batch_size, seed)
+    x = vae._labelled(x, labels)  # A conditional model's (x, labels).
     began = time.time()
     if not getattr(vae, "compiled", False):
         vae.compile()  # For `evaluate`'s metrics; the optimizer is unused.
@@ -184,12 +187,20 @@ def compare(
                 f"`{argument}` must be a `keras_vae.VAE`. Received: "
                 f"{argument} of type {type(vae).__name__}"
             )
-    x = _test_images(dataset, limit, num_samples, batch_size, seed, minimum=2)
+    x, labels = _test_images(
+        dataset, limit, num_samples, batch_size, seed, minimum=2
+    )
     began = time.time()
     log_px = {}
     for key, vae in (("a", vae_a), ("b", vae_b)):
         log_px[key], _ = _log_likelihood(
-            vae, x, num_samples, batch_size, seed, verbose, None
+            vae,
+            vae._labelled(x, labels),
+            num_samples,
+            batch_size,
+            seed,
+            verbose,
+            None,
         )
     difference = log_px["b"] - log_px["a"]  # NLL(a) - NLL(b), per image.
     return {
@@ -205,8 +216,9 @@ def compare(
 
 
 def _test_images(dataset, limit, num_samples, batch_size, seed, minimum=1):
-    """The first `limit` fixed binarized test images of `dataset`, after
-    checking every argument (before any long computation starts)."""
+    """The first `limit` fixed binarized test images of `dataset` and their
+    labels, after checking every argument (before any long computation
+    starts)."""
     _registry.get_spec(dataset, argument="dataset")
     _validation.positive_int("num_samples", num_samples)
     _validation.positive_int("batch_size", batch_size)
@@ -218,10 +230,10 @@ def _test_images(dataset, limit, num_samples, batch_size, seed, minimum=1):
                 f"`limit` must be at least {minimum} here: a standard error "
                 f"needs {minimum} images. Received: limit={limit}"
             )
-    x, _ = datasets.load_binarized_test_set(dataset)
+    x, labels = datasets.load_binarized_test_set(dataset)
     if limit is not None:
-        x = x[:limit]
-    return x
+        x, labels = x[:limit], labels[:limit]
+    return x, labels
 
 
 def _log_likelihood(
@@ -232,7 +244,7 @@ def _log_likelihood(
         num_samples, batch_size, samples_per_step=None, seed=seed
     )
     log_px = weights_model.log_likelihood(
-        vae._as_data(x),  # The checks of `VAE.log_likelihood`.
+        vae._as_inputs(x),  # The checks of `VAE.log_likelihood`.
         num_samples,
         batch_size=batch_size,
         verbose=verbose,

@@ -313,5 +313,9 @@ def test_errors_name_what_was_wrong():
             encoder, decoder, 2, prior=keras_vae.priors.VampPrior(4)
         )
     float_cvae = keras_vae.ConditionalVAE(encoder, decoder, 2)
+    with pytest.raises(ValueError, match="takes float conditions"):
+        keras_vae.evaluation.evaluate(
+            float_cvae, "mnist", num_samples=2, limit=4, verbose=0
+        )
     with pytest.raises(ValueError, match=r"shape \(n,\) \+ \(3,\)"):
         float_cvae.decode(np.zeros((2, 2)), condition=np.zeros((2, 5)))

@@ -457,26 +457,37 @@ def priors_table(benchmarks):
 
 
 def cvae_table(benchmarks):
+    def row(r):
+        per_digit = " | ".join(f"{a:.1%}" for a in r["per_digit"])
+        return (
+            f"| {r['latent_dim']} | **{r['accuracy']:.1%}** | {per_digit} "
+            f"| {r['test_nll_right_labels']:.2f} "
+            f"| {r['test_nll_wrong_labels']:.2f} |"
+        )
+
     entry = benchmarks.get("cvae", {})
-    command = entry.get("command", "python benchmarks/cvae_class_accuracy.py")
-    if "accuracy" not in entry:
-        return _not_measured(command)
+    if entry.get("results"):
+        entry = {
+            **entry,
+            "protocol": (
+                f"{entry['samples']:,} samples, as many of each digit, "
+                f"after {entry['epochs']} epochs, backend "
+                f"{entry['backend']}; the classifier's own accuracy on the "
+                f"10,000 test images: "
+                f"{entry['classifier_test_accuracy']:.1%}; test NLL with "
+                f"k = {entry['num_samples']}, given each image's label, or "
+                "the next digit's"
+            ),
+        }
     digits = " | ".join(str(d) for d in range(10))
-    per_digit = " | ".join(f"{a:.1%}" for a in entry["per_digit"])
-    text = (
-        f"| | all | {digits} |\n|---" + "|---" * 11 + "|\n"
-        f"| recognised as asked | **{entry['accuracy']:.1%}** "
-        f"| {per_digit} |\n\n"
-        f"{entry['samples']:,} samples, as many of each digit, after "
-        f"{entry['epochs']} epochs ({entry['seconds_per_epoch']:.0f} s per "
-        f"epoch, {entry['backend']}); the classifier's own accuracy on the "
-        f"10,000 test images: {entry['classifier_test_accuracy']:.1%}. "
-        f"Test NLL (k = {entry['num_samples']}) given the right labels: "
-        f"{entry['test_nll_right_labels']:.2f} nats; given wrong ones (each "
-        f"image's next digit): {entry['test_nll_wrong_labels']:.2f} nats. "
-        f"Measured by `{command}`.\n"
+    return _results_table(
+        {"cvae": entry},
+        "cvae",
+        "python benchmarks/cvae_class_accuracy.py",
+        f"| Latent dimensions | recognised as asked | {digits} "
+        "| NLL, right label | NLL, wrong label |",
+        row,
     )
-    return text + _provenance(entry)
 
 
 def datasets_tables(benchmarks):

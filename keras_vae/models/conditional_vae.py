@@ -340,6 +340,21 @@ class ConditionalVAE(VAE):
             )
         return c
 
+    def _as_inputs(self, inputs):
+        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+            raise ValueError(_needs_condition(f"{type(inputs).__name__}"))
+        return self._as_pair(*inputs)
+
+    def _labelled(self, x, labels):
+        if self.num_classes is None:
+            raise ValueError(
+                "This `ConditionalVAE` takes float conditions "
+                f"{self._condition_shape()}, which a data set's class "
+                "labels cannot stand for: call its methods with your own "
+                "conditions (`condition=`)."
+            )
+        return (x, labels)
+
     def _as_pair(self, x, condition):
         x = self._as_data(x)
         return x, self._as_condition(condition, len(x))

@@ -813,6 +813,15 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             return tuple(np.concatenate(parts) for parts in zip(*outputs))
         return np.concatenate(outputs)
 
+    def _as_inputs(self, inputs):
+        """The model's numpy inputs, checked (a `VAE`: the data)."""
+        return self._as_data(inputs)
+
+    def _labelled(self, x, labels):
+        """The model's inputs for data `x` with a data set's class `labels`
+        (a `VAE` needs no labels: `x`)."""
+        return x
+
     def _as_data(self, x):
         self._check_single_input("x", x)
         x = np.asarray(ops.convert_to_numpy(x))
