@@ -1,29 +1,46 @@
 """The objectives: beta-TCVAE's total correlation and InfoVAE's MMD against
 numpy written here, their losses in `VAE.fit`, configs and errors."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
-from scipy import special
 
 import keras_vae
 from keras_vae import objectives
 from keras_vae.testing import run_vae_test
 
 
-def _numpy_total_correlation(z, loc, log_var, n):
-    m = len(z)
-    var = np.exp(log_var)
-    # (i, j, d)
-    pairwise = -0.5 * (
-        np.log(2 * np.pi)
-        + log_var[None]
-        + (z[:, None] - loc[None]) ** 2 / var[None]
-    )
-    log_nm = np.log(n * m)
-    log_qz = special.logsumexp(pairwise.sum(2), axis=1) - log_nm
-    log_marginals = (special.logsumexp(pairwise, axis=1) - log_nm).sum(1)
-    return float(np.mean(log_qz - log_marginals))
+def _brute_force_total_correlation(z, loc, log_var, n):
+    """The minibatch-weighted estimate, term by term, in plain Python."""
+    m, dims = z.shape
+
+    def log_density(i, j, d):  # log q_d(z_id | x_j)
+        var = math.exp(log_var[j, d])
+        return -0.5 * (
+            math.log(2 * math.pi)
+            + log_var[j, d]
+            + (z[i, d] - loc[j, d]) ** 2 / var
+        )
+
+    def log_sum_exp(values):
+        top = max(values)
+        return top + math.log(sum(math.exp(v - top) for v in values))
+
+    total = 0.0
+    for i in range(m):
+        joint = [
+            sum(log_density(i, j, d) for d in range(dims)) for j in range(m)
+        ]
+        log_qz = log_sum_exp(joint) - math.log(n * m)
+        log_marginals = sum(
+            log_sum_exp([log_density(i, j, d) for j in range(m)])
+            - math.log(n * m)
+            for d in range(dims)
+        )
+        total += log_qz - log_marginals
+    return total / m
 
 
 def _numpy_mmd(x, y, kernel, c):
@@ -41,10 +58,12 @@ def _numpy_mmd(x, y, kernel, c):
 @pytest.mark.parametrize("dataset_size", [None, 5000])
 def test_total_correlation_matches_numpy(dataset_size):
     rng = np.random.default_rng(0)
-    loc = rng.normal(size=(32, 3))
-    log_var = rng.uniform(-2, 0.5, size=(32, 3))
-    z = loc + np.exp(log_var / 2) * rng.normal(size=(32, 3))
-    expected = _numpy_total_correlation(z, loc, log_var, dataset_size or 32)
+    loc = rng.normal(size=(12, 3))
+    log_var = rng.uniform(-2, 0.5, size=(12, 3))
+    z = loc + np.exp(log_var / 2) * rng.normal(size=(12, 3))
+    expected = _brute_force_total_correlation(
+        z, loc, log_var, dataset_size or 12
+    )
     value = objectives.total_correlation(
         z.astype("float32"),
         loc.astype("float32"),
