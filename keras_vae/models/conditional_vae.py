@@ -626,6 +626,109 @@ class ConditionalVAE(VAE):
             progress_path=progress_path,
         )
 
+    def score(
+        self,
+        x,
+        condition=None,
+        kind="log_likelihood",
+        num_samples=100,
+        batch_size=100,
+        seed=None,
+        verbose="auto",
+    ):
+        """One score per example given its condition (see `VAE.score`).
+
+        Args:
+            x: array `(n, ...)`, like the training data.
+            condition: the conditions of `x` (see `encode`).
+            kind: str. `"log_likelihood"` (`log p(x|c)`, default) or
+                `"elbo"`.
+            num_samples: int > 0. Draws per example, default 100.
+            batch_size: int > 0. Examples per step, default 100.
+            seed: int in [0, 2**32) or None. Seed of the draws.
+            verbose: `"auto"`, 0 or 1: a progress bar.
+
+        Returns:
+            A float32 numpy array `(n,)`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        scores = cvae.score(x, condition=np.arange(8) % 3, verbose=0)
+        ```
+        """
+        return self._score(
+            (x, condition), kind, num_samples, batch_size, seed, verbose
+        )
+
+    def interpolate(
+        self, a, b, condition=None, steps=8, method="slerp", batch_size=256
+    ):
+        """A decoded path between two examples or latents, given one
+        condition (both ends are encoded with it, every point decoded
+        with it). See `VAE.interpolate`.
+
+        Args:
+            a: array, one example or one latent vector.
+            b: array, of the same kind as `a`.
+            condition: one condition (a label, or one float condition).
+            steps: int >= 2. Points on the path, default 8.
+            method: str. `"slerp"` (default) or `"linear"`.
+            batch_size: int. Vectors per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(steps, ...)`.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        path = cvae.interpolate(np.zeros(2), np.ones(2), condition=1)
+        ```
+        """
+        return self._interpolate(
+            a, b, steps, method, batch_size, self._as_condition(condition, 1)
+        )
+
+    def traverse(
+        self, x_or_z, dim, condition=None, values=None, batch_size=256
+    ):
+        """One code swept along latent dimension(s), given one condition.
+        See `VAE.traverse`.
+
+        Args:
+            x_or_z: array, one example or one latent vector.
+            dim: int or list of ints, in `[0, latent_dim)`.
+            condition: one condition (a label, or one float condition).
+            values: 1-d array or None, default `linspace(-3, 3, 7)`.
+            batch_size: int. Vectors per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(len(values), ...)`, or
+            `(len(dim), len(values), ...)` for a list of dimensions.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import keras_vae
+
+        cvae = keras_vae.ConditionalVAE.mlp((6,), latent_dim=2, num_classes=3)
+        sweep = cvae.traverse(np.zeros(2), dim=0, condition=2)  # (7, 6)
+        ```
+        """
+        return self._traverse(
+            x_or_z, dim, values, batch_size, self._as_condition(condition, 1)
+        )
+
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
 

@@ -74,7 +74,13 @@ class ImportanceWeights(keras.Model):
             state.assign(_seed_state(seed, state.dtype))
 
     def log_likelihood(
-        self, x, num_samples, batch_size, verbose="auto", progress_path=None
+        self,
+        x,
+        num_samples,
+        batch_size,
+        verbose="auto",
+        progress_path=None,
+        average=False,
     ):
         """Estimates `log p(x)` with `num_samples` samples per example.
 
@@ -87,10 +93,15 @@ class ImportanceWeights(keras.Model):
         Args:
             x: the data, an array, or a tuple of arrays (a conditional
                 model's `(x, condition)`).
+            average: bool. Average the log weights instead (the Monte Carlo
+                estimate of the ELBO, with `num_samples` draws); without
+                `progress_path`.
 
         Returns:
             A float64 numpy array `(len(x),)`.
         """
+        if average:
+            return self._average(x, num_samples, batch_size, verbose)
         examples = len(x[0] if isinstance(x, tuple) else x)
         steps = math.ceil(num_samples / self.samples_per_step)
         per_step = math.ceil(examples / batch_size)
@@ -134,6 +145,29 @@ class ImportanceWeights(keras.Model):
 
     seconds_before = 0.0
     """Wall time spent on the estimate by earlier, stopped calls."""
+
+    def _average(self, x, num_samples, batch_size, verbose):
+        """The mean log weight per example over `num_samples` draws."""
+        examples = len(x[0] if isinstance(x, tuple) else x)
+        steps = math.ceil(num_samples / self.samples_per_step)
+        progbar = None
+        if verbose not in (0, False):
+            progbar = keras.utils.Progbar(
+                steps * math.ceil(examples / batch_size), unit_name="batch"
+            )
+        total = np.zeros((examples,))
+        done = 0
+        while done < num_samples:
+            take = min(self.samples_per_step, num_samples - done)
+            log_w = self.predict(x, batch_size=batch_size, verbose=0)
+            total += np.asarray(log_w[:, :take], dtype="float64").sum(axis=1)
+            done += take
+            if progbar is not None:
+                progbar.add(
+                    math.ceil(examples / batch_size),
+                    values=[("elbo", np.mean(total / done))],
+                )
+        return total / num_samples
 
     def _fingerprint(self, x, num_samples, batch_size):
         """A digest of everything the estimate depends on."""

@@ -1129,6 +1129,255 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         return model
 
     # ------------------------------------------------------------------
+    # Scores and latent tools.
+
+    def score(
+        self,
+        x,
+        kind="log_likelihood",
+        num_samples=100,
+        batch_size=100,
+        seed=None,
+        verbose="auto",
+    ):
+        """One score per example: its ELBO or its estimated `log p(x)`.
+
+        For anomaly and novelty detection: a low score marks an example
+        the model finds unlikely. `"log_likelihood"` is the
+        importance-weighted estimate of `log_likelihood` with
+        `num_samples` samples; `"elbo"` the Monte Carlo ELBO, the mean of
+        `log p(x|z) + log p(z) - log q(z|x)` over `num_samples` draws of
+        `q(z|x)` (a lower bound; cheaper per sample, noisier per example
+        with few samples). Both in nats, batched, with a progress bar.
+
+        Args:
+            x: array `(n, ...)`, like the training data.
+            kind: str. `"log_likelihood"` (default) or `"elbo"`.
+            num_samples: int > 0. Draws per example, default 100.
+            batch_size: int > 0. Examples per step, default 100.
+            seed: int in [0, 2**32) or None. Seed of the draws.
+            verbose: `"auto"`, 0 or 1: a progress bar.
+
+        Returns:
+            A float32 numpy array `(n,)`.
+
+        Raises:
+            ValueError: `kind` is not one of the two, or `x` or another
+                argument is invalid (see `log_likelihood`).
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(8, 6) > 0.5).astype("float32")
+        scores = vae.score(x, kind="elbo", num_samples=10, verbose=0)  # (8,)
+        ```
+        """
+        return self._score(x, kind, num_samples, batch_size, seed, verbose)
+
+    def _score(self, inputs, kind, num_samples, batch_size, seed, verbose):
+        kind = _validation.one_of("kind", kind, ("log_likelihood", "elbo"))
+        weights_model = self._importance_weights(
+            num_samples, batch_size, None, seed
+        )
+        values = weights_model.log_likelihood(
+            self._as_inputs(inputs),
+            num_samples,
+            batch_size=batch_size,
+            verbose=verbose,
+            average=kind == "elbo",
+        )
+        return values.astype("float32")
+
+    def interpolate(self, a, b, steps=8, method="slerp", batch_size=256):
+        """Decodes a path between two examples, or two latent vectors.
+
+        Two examples (shaped like one example of the data) are encoded
+        first, to the means of their posteriors; two vectors of shape
+        `(latent_dim,)` are used as they are. The path has `steps` points
+        from `a` to `b`, both included: straight (`"linear"`), or along
+        the great circle (`"slerp"`, spherical interpolation: the norm
+        changes smoothly from one end's to the other's, where a straight
+        line between two typical draws of N(0, I) passes near the origin,
+        a region the prior rarely samples).
+
+        Args:
+            a: array, one example or one latent vector.
+            b: array, of the same kind as `a`.
+            steps: int >= 2. Points on the path, default 8.
+            method: str. `"slerp"` (default) or `"linear"`.
+            batch_size: int. Vectors per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(steps, ...)`: the mean of `p(x|z)` at
+            each point (images, for image data).
+
+        Raises:
+            ValueError: `a` and `b` are neither examples nor latent
+                vectors, or `steps` or `method` is invalid.
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        x = (np.random.rand(2, 6) > 0.5).astype("float32")
+        path = vae.interpolate(x[0], x[1], steps=5)  # (5, 6)
+        between = vae.interpolate(np.zeros(2), np.ones(2), method="linear")
+        ```
+        """
+        return self._interpolate(a, b, steps, method, batch_size, None)
+
+    def _interpolate(self, a, b, steps, method, batch_size, condition):
+        steps = _validation.positive_int("steps", steps)
+        if steps < 2:
+            raise ValueError(
+                "`steps` must be at least 2 (the two ends). Received: "
+                f"steps={steps}"
+            )
+        method = _validation.one_of("method", method, ("slerp", "linear"))
+        ends = self._latents(("a", a), ("b", b), condition=condition)
+        t = np.linspace(0.0, 1.0, steps)[:, None]
+        start, end = ends.astype("float64")
+        if method == "slerp":
+            cosine = np.dot(start, end) / max(
+                np.linalg.norm(start) * np.linalg.norm(end), 1e-12
+            )
+            angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+            if angle > 1e-6:  # Else (parallel ends) the line.
+                weights = np.sin((1.0 - t) * angle), np.sin(t * angle)
+                path = (weights[0] * start + weights[1] * end) / np.sin(angle)
+                return self._decode(
+                    path, self._repeat(condition, 0, steps), batch_size
+                )
+        path = (1.0 - t) * start + t * end
+        return self._decode(path, self._repeat(condition, 0, steps), batch_size)
+
+    def traverse(self, x_or_z, dim, values=None, batch_size=256):
+        """Decodes one code with one latent dimension swept over `values`.
+
+        Shows what a latent dimension does: the code of `x_or_z` (one
+        example, encoded to its posterior mean, or one latent vector of
+        shape `(latent_dim,)`) is decoded with dimension `dim` set to each
+        of `values` in turn, the others kept.
+
+        Args:
+            x_or_z: array, one example or one latent vector.
+            dim: int or list of ints. The latent dimension(s), in
+                `[0, latent_dim)`.
+            values: 1-d array or None. The values to set, default
+                `linspace(-3, 3, 7)` (3 standard deviations of the prior).
+            batch_size: int. Vectors per forward pass, default 256.
+
+        Returns:
+            A float32 numpy array `(len(values), ...)`, or for a list of
+            dimensions `(len(dim), len(values), ...)`.
+
+        Raises:
+            ValueError: `dim` is out of range, or `x_or_z` is neither an
+                example nor a latent vector.
+
+        Example:
+
+        ```python
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=3, seed=0)
+        x = (np.random.rand(1, 6) > 0.5).astype("float32")
+        sweep = vae.traverse(x[0], dim=1)  # (7, 6)
+        grid = vae.traverse(np.zeros(3), dim=[0, 2], values=[-2, 0, 2])
+        ```
+        """
+        return self._traverse(x_or_z, dim, values, batch_size, None)
+
+    def _traverse(self, x_or_z, dim, values, batch_size, condition):
+        dims = dim if isinstance(dim, (list, tuple)) else [dim]
+        for d in dims:
+            if (
+                isinstance(d, bool)
+                or not isinstance(d, (int, np.integer))
+                or not 0 <= d < self.latent_dim
+            ):
+                raise ValueError(
+                    "`dim` must be an int (or a list of ints) in [0, "
+                    f"latent_dim={self.latent_dim}). Received: dim={dim!r}"
+                )
+        if values is None:
+            values = np.linspace(-3.0, 3.0, 7)
+        values = np.asarray(values, "float32").reshape(-1)
+        check_data("values", values)
+        code = self._latents(("x_or_z", x_or_z), condition=condition)[0]
+        z = np.repeat(code[None], len(dims) * len(values), axis=0)
+        for i, d in enumerate(dims):
+            z[i * len(values) : (i + 1) * len(values), d] = values
+        images = self._decode(z, self._repeat(condition, 0, len(z)), batch_size)
+        if isinstance(dim, (list, tuple)):
+            return images.reshape((len(dims), len(values)) + images.shape[1:])
+        return images
+
+    def _latents(self, *named, condition=None):
+        """Latent vectors `(len(named), latent_dim)` for `(name, value)`
+        pairs, each one example (encoded: its posterior mean) or one
+        latent vector; all of the same kind."""
+        arrays = [
+            np.asarray(ops.convert_to_numpy(v), "float32") for _, v in named
+        ]
+        shape = self._encoder_input_shape()
+        data_shape = None if shape is None else tuple(shape[1:])
+        latent_shape = (self.latent_dim,)
+        kinds = set()
+        for (name, _), array in zip(named, arrays):
+            is_latent = array.shape == latent_shape
+            is_data = data_shape is not None and array.shape == data_shape
+            if is_latent and is_data:
+                raise ValueError(
+                    f"`{name}` has shape {array.shape}, both the data's and "
+                    "the latent space's: encode it yourself (`encode`) and "
+                    "pass latent vectors."
+                )
+            if not (is_latent or is_data):
+                raise ValueError(
+                    f"`{name}` must be one example, of shape {data_shape}, "
+                    f"or one latent vector, of shape {latent_shape}. "
+                    f"Received shape {array.shape}."
+                )
+            kinds.add("latent" if is_latent else "data")
+        if len(kinds) > 1:
+            raise ValueError(
+                "Give two examples or two latent vectors, not one of each: "
+                f"received shapes {[a.shape for a in arrays]}."
+            )
+        stacked = np.stack(arrays)
+        if kinds == {"latent"}:
+            check_data(named[0][0], stacked)
+            return stacked
+        stacked = self._as_data(stacked)
+        given = self._repeat(condition, 0, len(stacked))
+        return self._batched(self._encoded, (stacked, given), 256)[0]
+
+    @staticmethod
+    def _repeat(condition, index, n):
+        """`n` copies of condition `index` (None stays None)."""
+        if condition is None:
+            return None
+        return np.repeat(condition[index : index + 1], n, axis=0)
+
+    # ------------------------------------------------------------------
     # Presets and serialization.
 
     @classmethod
