@@ -23,11 +23,13 @@ from keras_vae import priors
 from keras_vae import utils
 from keras_vae.models.conditional_vae import ConditionalVAE
 from keras_vae.models.vae import VAE
+from keras_vae.models.vq_vae import VQVAE
 from keras_vae.version import __version__
 
 __all__ = [
     "ConditionalVAE",
     "VAE",
+    "VQVAE",
     "__version__",
     "callbacks",
     "datasets",

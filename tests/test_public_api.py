@@ -44,6 +44,8 @@ def test_public_names_import(module_name):
     [
         keras_vae.VAE,
         keras_vae.ConditionalVAE,
+        keras_vae.VQVAE,
+        keras_vae.layers.VectorQuantizer,
         keras_vae.objectives.ELBO,
         keras_vae.objectives.IWAE,
         keras_vae.objectives.BetaTCVAE,
