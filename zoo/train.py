@@ -36,8 +36,8 @@ import keras
 import keras_vae
 from keras_vae import _validation
 from keras_vae import datasets
+from keras_vae.callbacks import SampleGrid
 from keras_vae.utils import atomic_write
-from keras_vae.utils import image_grid
 from keras_vae.utils._damaged import check_keras_file
 from keras_vae.utils._damaged import load_model_or_raise
 from keras_vae.utils.environment import describe_hardware
@@ -367,13 +367,12 @@ def save_checkpoint(vae, workdir):
 
 
 class TensorBoardLog(keras.callbacks.Callback):
-    """The epoch's metrics and a grid of 64 samples (fixed seed) to TensorBoard.
+    """The epoch's metrics to TensorBoard (the images: `SampleGrid`).
 
-    Scalars go to `<log_dir>/train`, the sample grids to `<log_dir>/samples`,
-    both at step = epochs done. One writer of each kind serves the whole run
-    (`keras.callbacks.TensorBoard` opens new ones at every `fit`, and the zoo
-    calls `fit` once per epoch: a 500-epoch run would leave 500 event files);
-    `close()` them when training ends.
+    Scalars go to `<log_dir>/train` at step = epochs done. One writer serves
+    the whole run (`keras.callbacks.TensorBoard` opens new ones at every
+    `fit`, and the zoo calls `fit` once per epoch: a 500-epoch run would
+    leave 500 event files); `close()` it when training ends.
     """
 
     def __init__(self, log_dir):
@@ -402,9 +401,6 @@ class TensorBoardLog(keras.callbacks.Callback):
         with self._writer("train").as_default():
             for key, value in scalars.items():
                 tf.summary.scalar(f"epoch_{key}", float(value), step=step)
-        grid = image_grid(self.model.sample(64, seed=0))[None, ..., None]
-        with self._writer("samples").as_default():
-            tf.summary.image("samples_from_the_prior", grid, step=step)
         for writer in self._writers.values():
             writer.flush()
 
@@ -551,7 +547,15 @@ def train(
         state["stopped_s"] = sum(e.get("stopped_s", 0.0) for e in kept)
         write_state(workdir, state)
     _record_machine(state)  # Once: it is written with every epoch's state.
-    log = TensorBoardLog(os.path.join(workdir, "logs")) if tensorboard else None
+    callbacks = []
+    if tensorboard:
+        # Scalars, and grids of prior samples and of 8 test images beside
+        # their reconstructions, in `<workdir>/logs`.
+        test_images, _ = datasets.load_binarized_test_set(config.dataset)
+        callbacks = [
+            TensorBoardLog(os.path.join(workdir, "logs")),
+            SampleGrid(os.path.join(workdir, "logs"), inputs=test_images[:8]),
+        ]
     try:
         for epoch in range(start, epochs):
             began = time.monotonic()
@@ -560,7 +564,7 @@ def train(
                     epoch_dataset(config, epoch, split, config.batch_size),
                     initial_epoch=epoch,
                     epochs=epoch + 1,
-                    callbacks=[log] if log else [],
+                    callbacks=callbacks,
                     shuffle=False,  # The data set shuffles itself by seed.
                     verbose=verbose,
                 )
@@ -578,8 +582,8 @@ def train(
             state["epochs_done"] = epoch + 1
             write_state(workdir, state)
     finally:
-        if log:
-            log.close()
+        for callback in callbacks:
+            callback.close()
     return vae
 
 

@@ -59,9 +59,9 @@ def test_tensorboard_scalars_and_sample_grids(run):
     assert files == 2
     for tag in ("epoch_loss", "epoch_kl", "epoch_elbo", "epoch_learning_rate"):
         assert scalars[tag] == [1, 2], tag
-    images, files = events(os.path.join(run, "logs", "samples"))
+    images, files = events(os.path.join(run, "logs", "images"))
     assert files == 2
-    assert images == {"samples_from_the_prior": [1, 2]}
+    assert images == {"samples": [1, 2], "reconstructions": [1, 2]}
 
 
 def test_state_records_the_run(run):
