@@ -22,12 +22,14 @@ from keras_vae import presets
 from keras_vae import priors
 from keras_vae import utils
 from keras_vae.models.conditional_vae import ConditionalVAE
+from keras_vae.models.hierarchical_vae import HierarchicalVAE
 from keras_vae.models.vae import VAE
 from keras_vae.models.vq_vae import VQVAE
 from keras_vae.version import __version__
 
 __all__ = [
     "ConditionalVAE",
+    "HierarchicalVAE",
     "VAE",
     "VQVAE",
     "__version__",

@@ -248,10 +248,15 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         # `elbo` and the objective's own): a step updates two variables,
         # not two per term (on torch, which runs eagerly, each costs).
         self.terms_tracker = _MeansOfTerms(
-            ("reconstruction", "kl") + tuple(self._objective.metrics),
+            ("reconstruction", "kl") + tuple(self._extra_metrics()),
             name="terms",
         )
         self._step_terms = None
+
+    def _extra_metrics(self):
+        """The names of the metrics beside `reconstruction`, `kl` and
+        `elbo`, in the order of `_step_terms`' third element."""
+        return self._objective.metrics
 
     @property
     def posterior(self):
