@@ -16,8 +16,9 @@ the fixed binarization:
 - `mmd`: `VAE(beta=0, objective=MMD(weight=100))` (the MMD-VAE);
 - `hierarchical`: `HierarchicalVAE` with two levels (10 and 5 latent
   dimensions) and its per-level KLs;
-- `vqvae`: `VQVAE` (a 7x7 grid of codes from a 64-code book): its
-  reconstruction and codebook usage (it has no likelihood bound).
+- `vqvae`: `VQVAE` (MLPs around a grid of 16 codes of 8 values from a
+  64-code book, EMA codebook, dead codes restarted): its reconstruction
+  and codebook usage (it has no likelihood bound).
 
 Figures: the test ELBO, the importance-weighted NLL (k = `--num-samples`,
 default 100) where the family defines one, and the reconstruction
@@ -30,9 +31,11 @@ can be compared:
 
 A full run (>= 10 epochs, all families, the whole test set) writes the
 table to `docs/benchmarks.json` (key `family`) and draws
-`docs/figures/traversals.png`: latent traversals of `vae` and
-`beta_tcvae` side by side (each row one latent dimension, the six of
-largest KL, from -3 to 3 around a test image's code).
+`docs/figures/traversals.png` (latent traversals of `vae` and
+`beta_tcvae` side by side: each row one latent dimension, the six of
+largest KL, from -3 to 3 around a test image's code),
+`family_hierarchical.png` (samples and the KL of each level) and
+`family_vqvae.png` (reconstructions and the use of the codes).
 """
 
 import argparse
@@ -86,24 +89,29 @@ def build(name, keras, keras_vae):
 
 
 def _vqvae(keras, keras_vae):
+    """MLPs around a grid of 16 codes of 8 values each (64 in the book)."""
     from keras_vae.models.vq_vae import VQVAE
 
     layers = keras.layers
     encoder = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 4, 2, "same", activation="relu"),
-            layers.Conv2D(64, 4, 2, "same", activation="relu"),
-            layers.Conv2D(16, 1),
+            layers.Flatten(),
+            layers.Dense(HIDDEN[0], activation="relu"),
+            layers.Dense(HIDDEN[1], activation="relu"),
+            layers.Dense(16 * 8),
+            layers.Reshape((16, 8)),
         ],
         name="encoder",
     )
     decoder = keras.Sequential(
         [
-            keras.Input((7, 7, 16)),
-            layers.Conv2DTranspose(64, 4, 2, "same", activation="relu"),
-            layers.Conv2DTranspose(32, 4, 2, "same", activation="relu"),
-            layers.Conv2D(1, 3, padding="same"),
+            keras.Input((16, 8)),
+            layers.Flatten(),
+            layers.Dense(HIDDEN[1], activation="relu"),
+            layers.Dense(HIDDEN[0], activation="relu"),
+            layers.Dense(784),
+            layers.Reshape((28, 28, 1)),
         ],
         name="decoder",
     )
@@ -111,7 +119,9 @@ def _vqvae(keras, keras_vae):
         encoder,
         decoder,
         num_embeddings=64,
-        embedding_dim=16,
+        embedding_dim=8,
+        ema=True,
+        dead_code_threshold=0.002,
         likelihood="bernoulli",
         seed=0,
     )
@@ -238,6 +248,84 @@ def traversals(models, x, path):
     plt.close(fig)
 
 
+def hierarchical_figure(model, row, path):
+    """64 samples, and the KL of each level on the test set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_vae.utils.files import atomic_path
+    from keras_vae.utils.images import image_grid
+
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(8.4, 3.8), gridspec_kw={"width_ratios": [1.6, 1]}
+    )
+    left.imshow(
+        image_grid(model.sample(64, seed=0), columns=8),
+        cmap="gray",
+        vmin=0,
+        vmax=255,
+    )
+    left.set_title("samples (every level drawn from its prior)", fontsize=10)
+    left.axis("off")
+    levels = [k for k in sorted(row) if k.startswith("kl_")]
+    right.bar(
+        [
+            f"level {k[3:]}\n({d} dims)"
+            for k, d in zip(levels, model.latent_dims)
+        ],
+        [row[k] for k in levels],
+        color="#4c72b0",
+    )
+    right.set_ylabel("KL on the test set (nats)")
+    right.set_title("where the information goes", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path, keep_extension=True) as temporary:
+        fig.savefig(temporary, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def vqvae_figure(model, x, path):
+    """Test images over their reconstructions, and how often each code is
+    used on the test set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from keras_vae.utils.files import atomic_path
+    from keras_vae.utils.images import image_grid
+
+    codes = model.encode(x)
+    counts = np.bincount(codes.reshape(-1), minlength=model.num_embeddings)
+    share = np.sort(counts)[::-1] / counts.sum()
+    perplexity = float(
+        np.exp(-np.sum(share[share > 0] * np.log(share[share > 0])))
+    )
+    pairs = np.concatenate([x[:12], model.reconstruct(x[:12])])
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(9.0, 3.0), gridspec_kw={"width_ratios": [1.8, 1]}
+    )
+    left.imshow(image_grid(pairs, columns=12), cmap="gray", vmin=0, vmax=255)
+    left.set_title("test images (top) and reconstructions", fontsize=10)
+    left.axis("off")
+    right.bar(np.arange(len(share)), share, color="#4c72b0", width=1.0)
+    right.set_xlabel("code, most used first")
+    right.set_ylabel("share of the test set's codes")
+    right.set_title(
+        f"{int((counts > 0).sum())} of {model.num_embeddings} codes used, "
+        f"perplexity {perplexity:.1f}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    with atomic_path(path, keep_extension=True) as temporary:
+        fig.savefig(temporary, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return perplexity
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--families", default=",".join(FAMILIES))
@@ -317,6 +405,20 @@ def main():
         test_x,
         os.path.join("docs", "figures", FIGURE),
     )
+    by_name = dict(zip(names, rows))
+    hierarchical_figure(
+        models["hierarchical"],
+        by_name["hierarchical"],
+        os.path.join("docs", "figures", "family_hierarchical.png"),
+    )
+    by_name["vqvae"]["test_perplexity"] = round(
+        vqvae_figure(
+            models["vqvae"],
+            test_x,
+            os.path.join("docs", "figures", "family_vqvae.png"),
+        ),
+        1,
+    )
     path = os.path.join("docs", "benchmarks.json")
     with open(path) as f:
         benchmarks = json.load(f)
@@ -336,20 +438,36 @@ def main():
     path = os.path.join("docs", "figures", "figures.json")
     with open(path) as f:
         manifest = json.load(f)
-    manifest["traversals"] = {
-        "file": FIGURE,
-        "source": "benchmark",
-        "models": {},
-        "details": {
-            name: row.get("test_total_correlation")
-            for name, row in zip(names, rows)
-            if name in ("vae", "beta_tcvae")
-        },
-        "missing": [],
-        "backend": keras.backend.backend(),
-        "date": time.strftime("%Y-%m-%d"),
-        "command": "python benchmarks/bench_family.py",
-    }
+    for key, file, details in (
+        (
+            "traversals",
+            FIGURE,
+            {
+                name: by_name[name].get("test_total_correlation")
+                for name in ("vae", "beta_tcvae")
+            },
+        ),
+        (
+            "family_hierarchical",
+            "family_hierarchical.png",
+            {k: v for k, v in by_name["hierarchical"].items() if "kl" in k},
+        ),
+        (
+            "family_vqvae",
+            "family_vqvae.png",
+            {"test_perplexity": by_name["vqvae"]["test_perplexity"]},
+        ),
+    ):
+        manifest[key] = {
+            "file": file,
+            "source": "benchmark",
+            "models": {},
+            "details": details,
+            "missing": [],
+            "backend": keras.backend.backend(),
+            "date": time.strftime("%Y-%m-%d"),
+            "command": "python benchmarks/bench_family.py",
+        }
     with keras_vae.utils.atomic_write(path, "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")

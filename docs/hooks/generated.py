@@ -498,7 +498,7 @@ _FAMILIES = {
     "beta_tcvae": "`VAE`, `BetaTCVAE(tc_weight=6)`",
     "mmd": "`VAE`, `MMD(weight=100)`, `beta=0`",
     "hierarchical": "`HierarchicalVAE`, 2 levels",
-    "vqvae": "`VQVAE`, 64 codes",
+    "vqvae": "`VQVAE`, 16 codes from 64",
 }
 _FAMILY_EXTRAS = {
     "class_accuracy": ("samples recognised as asked", "{:.1%}"),
