@@ -44,6 +44,7 @@ def test_public_names_import(module_name):
     [
         keras_vae.VAE,
         keras_vae.ConditionalVAE,
+        keras_vae.HierarchicalVAE,
         keras_vae.VQVAE,
         keras_vae.layers.VectorQuantizer,
         keras_vae.objectives.ELBO,
@@ -72,6 +73,8 @@ def test_top_level_api():
     assert set(keras_vae.__all__) >= {
         "VAE",
         "ConditionalVAE",
+        "HierarchicalVAE",
+        "VQVAE",
         "layers",
         "objectives",
         "ops",
