@@ -216,3 +216,29 @@ def test_errors():
         make(encoder, decoder, latent_dims=(3, 2), free_bits=-1)
     with pytest.raises(ValueError, match="hidden_units=0"):
         make(encoder, decoder, latent_dims=(3, 2), hidden_units=0)
+
+
+def test_preset_and_command_line(tmp_path, capsys):
+    from keras_vae import cli
+    from zoo.architectures import mlp
+
+    encoder, decoder = mlp(latent_dim=4, hidden=(16,))
+    hvae = keras_vae.HierarchicalVAE(
+        encoder, decoder, latent_dims=(4, 2), hidden_units=8, seed=0
+    )
+    hvae(np.zeros((1, 28, 28, 1), "float32"))
+    directory = hvae.save_to_preset(
+        str(tmp_path / "tiny_hvae"), metadata={"dataset": "mnist"}
+    )
+    loaded = keras_vae.VAE.from_preset(directory)
+    assert isinstance(loaded, keras_vae.HierarchicalVAE)
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    np.testing.assert_allclose(
+        loaded.reconstruct(x[:4]), hvae.reconstruct(x[:4]), rtol=1e-6
+    )
+    for argv in (
+        ["sample", directory, "-n", "4", "-o", str(tmp_path / "s.png")],
+        ["reconstruct", directory, "-n", "2", "-o", str(tmp_path / "r.png")],
+        ["evaluate", directory, "-k", "3", "--limit", "10"],
+    ):
+        assert cli.main(argv) == 0, capsys.readouterr().err

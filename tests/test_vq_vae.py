@@ -279,3 +279,12 @@ def test_bad_arguments_and_data():
         vqvae.sample(0)
     with pytest.raises(ValueError, match=r"`seed`.*seed=-2"):
         vqvae.sample(2, seed=-2)
+
+
+def test_log_likelihood_says_a_vq_vae_has_none():
+    encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
+    decoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6)])
+    vqvae = VQVAE(encoder, decoder, num_embeddings=8, embedding_dim=4)
+    for method in (vqvae.log_likelihood, vqvae.score):
+        with pytest.raises(NotImplementedError, match="no likelihood bound"):
+            method(np.zeros((2, 6), "float32"))

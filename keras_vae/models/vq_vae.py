@@ -733,6 +733,40 @@ class VQVAE(SeedStateMixin, keras.Model):
     # ------------------------------------------------------------------
     # Serialization.
 
+    def log_likelihood(self, *args, **kwargs):
+        """Not defined for a VQ-VAE: it raises `NotImplementedError`.
+
+        A VQ-VAE is an autoencoder with a discrete bottleneck, trained
+        without a KL term or a prior: it has no bound on `log p(x)` to
+        estimate. Compare VQ-VAEs by their reconstruction (`evaluate`'s
+        `reconstruction`, in nats) and their codebook use (`perplexity`).
+
+        Example:
+
+        ```python
+        import keras
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
+        decoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6)])
+        vqvae = keras_vae.VQVAE(
+            encoder, decoder, num_embeddings=8, embedding_dim=4
+        )
+        try:
+            vqvae.log_likelihood(None)
+        except NotImplementedError as error:
+            print(error)
+        ```
+        """
+        raise NotImplementedError(
+            "A VQ-VAE has no likelihood bound (no KL term, no prior in "
+            "training), so it has no importance-weighted log-likelihood. "
+            "Compare VQ-VAEs by `evaluate`'s `reconstruction` (nats) and "
+            "`perplexity`."
+        )
+
+    score = log_likelihood
+
     def get_config(self):
         config = super().get_config()
         quantizer = self.quantizer
