@@ -18,63 +18,105 @@ class HierarchicalVAE(VAE):
 
         p(x, z_1..z_L) = p(z_L) p(z_{L-1}|z_L) ... p(z_1|z_2) p(x|z_1),
 
-    each conditional prior a diagonal Gaussian whose parameters a small
-    top-down network computes from the level above, and the decoder
-    mapping the bottom level `z_1` to the likelihood's parameters. The
-    top prior `p(z_L)` is `prior` (N(0, I) by default, or e.g.
-    `priors.VampPrior`). Inference runs the same way: a bottom-up pass
-    computes deterministic features `d_1..d_L` (`d_1` the encoder's
-    output, each next one a Dense layer of the previous), the top
-    posterior `q(z_L|x)` is a Gaussian head on `d_L`, and each lower
-    posterior `q(z_l|x, z_{l+1})` merges the bottom-up Gaussian of its
-    level (a head on `d_l`) with the top-down prior `p(z_l|z_{l+1})` by
-    precision weighting, as in the ladder VAE:
+    each conditional prior `p(z_l|z_{l+1})` a diagonal Gaussian whose
+    parameters a top-down block (a Dense layer of `hidden_units` and a
+    Gaussian head) computes from the level above, and the decoder mapping
+    the bottom level `z_1` to the likelihood's parameters. The top prior
+    `p(z_L)` is `prior`: N(0, I) by default, or any `keras_vae.priors`
+    prior, e.g. `priors.VampPrior`, whose pseudo-inputs then go through
+    the encoder and the bottom-up path to the top posterior.
+
+    Inference runs bottom-up, then top-down. The bottom-up pass computes
+    deterministic features `d_1..d_L`: `d_1` is the encoder's output
+    (flattened), each next one a Dense layer of the previous. The top
+    posterior `q(z_L|x)` is a Gaussian head on `d_L`. Each lower posterior
+    `q(z_l|x, z_{l+1})` merges the bottom-up Gaussian of its level (a
+    head on `d_l`) with the top-down prior `p(z_l|z_{l+1})`, given the
+    draw of the level above, by the precision weighting of the ladder VAE
+    (not a learned merge):
 
         1 / var_q = 1 / var_bu + 1 / var_p
         mean_q    = (mean_bu / var_bu + mean_p / var_p) * var_q
 
-    The ELBO sums the KL of every level, each given the draw of the level
-    above (closed form for two Gaussians; at the top, as in `VAE`, the
-    closed form where the prior has one, else Monte Carlo); `fit` reports
-    each as `kl_1` (bottom) to `kl_L` (top) beside `kl`, their sum.
-    `free_bits` keeps each level's KL in the loss from falling below a
-    floor (Kingma et al., 2016), so that no level collapses early; with
-    `kl_warmup_steps` every level warms up together. `log_likelihood`
-    importance-samples every level: `log p(x|z_1) + log p(z_L) +
-    sum_l log p(z_l|z_{l+1}) - sum_l log q(z_l|...)`.
+    so the posterior shares the prior's top-down computation and can only
+    sharpen it.
 
-    The numpy API speaks of the top level: `latent_dim` is the top's,
-    `encode(x)` returns the mean and log-variance of `q(z_L|x)`,
-    `decode(z)` decodes top-level codes through the means of the
-    conditional priors below, `sample(n)` draws every level from its
-    prior (ancestral sampling), and `reconstruct(x)` decodes the
-    posterior's means at every level. `interpolate` and `traverse` move
-    the top code.
+    The ELBO sums the KL of every level,
+
+        ELBO = E_q[log p(x|z_1)] - KL(q(z_L|x) || p(z_L))
+               - sum_{l<L} E_q[KL(q(z_l|x, z_{l+1}) || p(z_l|z_{l+1}))],
+
+    each lower KL in closed form (two Gaussians) given the draw of the
+    level above, the top one in closed form where the prior has one (the
+    standard normal), else the Monte Carlo estimate `log q - log p` on the
+    same draws (as `VAE` does). `fit` and `evaluate` report each level's
+    KL as `kl_1` (bottom) to `kl_L` (top), beside `kl` (their sum),
+    `reconstruction`, `elbo` and `loss`. The KL weight (`beta`, and the
+    warm-up of `kl_warmup_steps`) applies to every level alike.
+    `free_bits` (Kingma et al., 2016) counts each level's KL, its mean
+    over the batch, as at least `free_bits` nats in the training loss, so
+    that no level collapses early; evaluation and the metrics use the KLs
+    themselves. With `objective="iwae"` the loss is the importance-weighted
+    bound over every level.
+
+    `log_likelihood` and `score` importance-sample every level, with the
+    log weight `log p(x|z_1) + log p(z_L) + sum_{l<L} log p(z_l|z_{l+1})
+    - log q(z_L|x) - sum_{l<L} log q(z_l|x, z_{l+1})`.
+
+    The numpy API speaks of the top level, whose size is `latent_dim`
+    (`latent_dims[-1]`): `encode(x)` returns the mean and log-variance of
+    `q(z_L|x)` (the only posterior that depends on `x` alone), `decode(z)`
+    takes top-level codes `(n, latent_dims[-1])` down to `z_1` through the
+    means of the conditional priors, and `interpolate` and `traverse` move
+    the top code. `sample(n)` draws every level from its prior in turn,
+    from the top down (ancestral sampling), and `reconstruct(x)` decodes
+    the posterior's means at every level (with `sample=True`, draws of
+    each).
 
     Args:
-        encoder: a Keras layer or model mapping data to features (`d_1`).
+        encoder: a Keras layer or model mapping a batch of data to features
+            (`d_1`), of any shape with all non-batch dimensions known.
         decoder: a Keras layer or model mapping `(batch, latent_dims[0])`
             bottom-level codes to the likelihood's parameters.
-        latent_dims: tuple of >= 2 ints > 0. The sizes of the levels,
-            bottom first, e.g. `(32, 16)`.
-        hidden_units: int > 0. The width of the bottom-up and top-down
-            Dense layers, default 256.
-        activation: str or None. Their activation, default `"elu"`; None
+        latent_dims: list or tuple of >= 2 ints > 0. The sizes of the
+            levels, bottom first, e.g. `(32, 16)`.
+        hidden_units: int > 0. The width of the Dense layer of each
+            bottom-up and top-down block, default 256.
+        activation: str or None. The activation of those Dense layers (a
+            name `keras.activations.get` knows), default `"elu"`; None
             makes every level linear-Gaussian.
-        free_bits: float >= 0. Nats per level below which a level's KL (its
-            mean over the batch) is not counted in the training loss;
-            default 0 (off). The metrics report the KLs themselves.
-        likelihood: as for `VAE`, default `"bernoulli"`.
-        beta: float >= 0. Weight of the KL terms, default 1.0.
-        kl_warmup_steps: int >= 0. Training steps of the warm-up of the KL
-            weight, default 0.
-        objective: `"elbo"` (default) or `"iwae"` (free bits then do not
-            apply: the IWAE bound has no separate KL terms).
-        num_samples: int > 0. Samples per example in training, default 1.
-        prior: the top level's prior, as for `VAE` (None: N(0, I)).
-        seed: int in [0, 2**32) or None. Seed of the noise.
-        **kwargs: further arguments of `VAE` (`gaussian_variance`,
-            `parameterization`, `name`, `dtype`...).
+        free_bits: float >= 0. Nats per level: in training, each level's
+            KL (its mean over the batch) counts as at least this much in
+            the loss. Default 0 (off). Only with `objective="elbo"`.
+        likelihood: str, config dict or `keras_vae.likelihoods.Likelihood`,
+            as for `VAE`. Default `"bernoulli"`.
+        beta: float >= 0. Weight of the KL terms of every level, default
+            1.0.
+        kl_warmup_steps: int >= 0. Training steps for the KL weight to grow
+            from 0 to `beta`, default 0 (no warm-up).
+        objective: `"elbo"` (default) or `"iwae"` (the importance-weighted
+            bound with `num_samples` draws of every level), or the
+            corresponding `keras_vae.objectives` object.
+        num_samples: int > 0. Samples of the hierarchy per example in
+            training, default 1.
+        seed: int in [0, 2**32) or None. Seed of the sampling noise (and,
+            plus one, of `sample`'s draws); None draws a random one.
+        prior: None (the standard normal), `"standard_normal"`, a config
+            dict or a `keras_vae.priors.Prior`: the top level's prior
+            `p(z_L)`, over `latent_dims[-1]` dimensions.
+        **kwargs: further arguments of `VAE`: `gaussian_variance`,
+            `parameterization` (of every Gaussian head: the posteriors'
+            and the conditional priors'), and the base model's (`name`,
+            `dtype`...). A `posterior` is refused: the model makes its
+            own, one per level.
+
+    Call arguments:
+        inputs: a batch of data, shaped like the encoder's input.
+        training: bool. Whether the call is a training step.
+
+    Returns (from `call`):
+        The decoder's output for the draws of `z_1`, shaped like `inputs`,
+        or `(batch, num_samples, ...)` if `num_samples > 1`.
 
     Example:
 
@@ -92,13 +134,16 @@ class HierarchicalVAE(VAE):
          keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1))]
     )
     hvae = keras_vae.HierarchicalVAE(
-        encoder, decoder, latent_dims=(16, 8), hidden_units=64, seed=0
+        encoder, decoder, latent_dims=(16, 8), hidden_units=64,
+        free_bits=0.1, seed=0,
     )
     hvae.compile(optimizer="adam")
     x = (np.random.rand(256, 28, 28, 1) > 0.5).astype("float32")
     history = hvae.fit(x, epochs=1, batch_size=64, verbose=0)
-    history.history["kl_1"], history.history["kl_2"]  # KL of each level
-    images = hvae.sample(4, seed=0)  # (4, 28, 28, 1)
+    kls = history.history["kl_1"], history.history["kl_2"]  # per level
+    images = hvae.sample(4, seed=0)  # (4, 28, 28, 1) probabilities
+    mean, log_var = hvae.encode(x[:4])  # q(z_2|x): two (4, 8) arrays
+    log_px = hvae.log_likelihood(x[:4], num_samples=100, verbose=0)
     ```
     """
 
@@ -110,8 +155,16 @@ class HierarchicalVAE(VAE):
         hidden_units=256,
         activation="elu",
         free_bits=0.0,
+        likelihood="bernoulli",
+        beta=1.0,
+        kl_warmup_steps=0,
+        objective="elbo",
+        num_samples=1,
+        seed=None,
+        prior=None,
         **kwargs,
     ):
+        # === Checks ===
         if isinstance(latent_dims, (list, tuple)):
             dims = [
                 _validation.positive_int("latent_dims", d) for d in latent_dims
@@ -124,17 +177,33 @@ class HierarchicalVAE(VAE):
                 "bottom first, e.g. (32, 16) (one level is a `VAE`). "
                 f"Received: latent_dims={latent_dims!r}"
             )
-        self.latent_dims = tuple(dims)
-        self.hidden_units = _validation.positive_int(
-            "hidden_units", hidden_units
-        )
-        self.activation = activation
-        self.free_bits = _validation.non_negative_float("free_bits", free_bits)
-        objective = objectives.get(kwargs.get("objective", "elbo"))
-        if not isinstance(objective, (objectives.ELBO, objectives.IWAE)):
+        hidden_units = _validation.positive_int("hidden_units", hidden_units)
+        if activation is not None:
+            try:
+                valid = isinstance(activation, str) and callable(
+                    keras.activations.get(activation)
+                )
+            except (ValueError, TypeError):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "`activation` must be None or the name of a Keras "
+                    "activation, such as 'elu' or 'relu' (a name, so that "
+                    "the model saves and loads in safe mode). Received: "
+                    f"activation={activation!r}"
+                )
+        free_bits = _validation.non_negative_float("free_bits", free_bits)
+        chosen = objectives.get(objective)
+        if type(chosen) not in (objectives.ELBO, objectives.IWAE):
             raise ValueError(
                 "`HierarchicalVAE` trains with `objective='elbo'` or "
-                f"`'iwae'`. Received: objective={kwargs['objective']!r}"
+                f"`'iwae'`. Received: objective={objective!r}"
+            )
+        if free_bits > 0 and isinstance(chosen, objectives.IWAE):
+            raise ValueError(
+                "`free_bits` applies to the KL terms of the ELBO; the IWAE "
+                "bound has none. Use `objective='elbo'` or `free_bits=0`. "
+                f"Received: free_bits={free_bits}, objective={objective!r}"
             )
         if kwargs.get("posterior") is not None:
             raise ValueError(
@@ -143,32 +212,76 @@ class HierarchicalVAE(VAE):
                 f"{kwargs['posterior']!r}"
             )
         kwargs.pop("posterior", None)
-        # The base's latent space is the top level's: its posterior head,
-        # prior, `encode`, `decode` and `sample` are the top's.
-        super().__init__(encoder, decoder, self.latent_dims[-1], **kwargs)
+        if "latent_dim" in kwargs:
+            raise ValueError(
+                "`HierarchicalVAE` takes the sizes of its levels as "
+                "`latent_dims` (bottom first); `latent_dim` is the top's, "
+                "`latent_dims[-1]`. Received: "
+                f"latent_dim={kwargs['latent_dim']!r}"
+            )
+        self.latent_dims = tuple(dims)
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.free_bits = free_bits
+        # The base's latent space is the top level's: its posterior head
+        # (`encoder_head`, on `d_L`), prior, `encode`, `decode`, `sample`.
+        super().__init__(
+            encoder,
+            decoder,
+            self.latent_dims[-1],
+            likelihood=likelihood,
+            beta=beta,
+            kl_warmup_steps=kl_warmup_steps,
+            objective=objective,
+            num_samples=num_samples,
+            seed=seed,
+            prior=prior,
+            **kwargs,
+        )
 
         # === Layers ===
-        dense = keras.layers.Dense
-        levels = len(self.latent_dims)
-        self.bottom_up = [
-            dense(hidden_units, activation=activation, name=f"bottom_up_{i}")
-            for i in range(2, levels + 1)
-        ]
+        # Lists indexed by the level below the top, 0-based (level `i` is
+        # `z_{i+1}`): `bottom_up[i]` computes `d_{i+2}` from `d_{i+1}`,
+        # `bottom_up_heads[i]` the bottom-up Gaussian of `z_{i+1}` from
+        # `d_{i+1}`, `top_down[i]` and `top_down_heads[i]` the conditional
+        # prior `p(z_{i+1}|z_{i+2})`.
+        levels = len(dims)
+
+        def dense(name):
+            return keras.layers.Dense(
+                hidden_units,
+                activation=activation,
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        def head(dim, name):
+            return GaussianEncoderHead(
+                dim,
+                parameterization=self.parameterization,
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        self.bottom_up = [dense(f"bottom_up_{i}") for i in range(2, levels + 1)]
         self.bottom_up_heads = [
-            GaussianEncoderHead(dims[i], name=f"bottom_up_head_{i + 1}")
-            for i in range(levels - 1)
+            head(dims[i], f"bottom_up_head_{i + 1}") for i in range(levels - 1)
         ]
-        self.top_down = [
-            dense(hidden_units, activation=activation, name=f"top_down_{i}")
-            for i in range(1, levels)
-        ]
+        self.top_down = [dense(f"top_down_{i}") for i in range(1, levels)]
         self.top_down_heads = [
-            GaussianEncoderHead(dims[i], name=f"prior_head_{i + 1}")
-            for i in range(levels - 1)
+            head(dims[i], f"prior_head_{i + 1}") for i in range(levels - 1)
         ]
 
     def _extra_metrics(self):
         return tuple(f"kl_{i}" for i in range(1, len(self.latent_dims) + 1))
+
+    @staticmethod
+    def _no_condition(condition):
+        if condition is not None:
+            raise ValueError(
+                "`HierarchicalVAE` is not conditional: it takes no "
+                f"`condition`. Received: condition={condition!r}"
+            )
 
     # ------------------------------------------------------------------
     # The hierarchy.
@@ -184,20 +297,21 @@ class HierarchicalVAE(VAE):
         return features
 
     def _features(self, x, condition=None, training=None):
-        if condition is not None:
-            raise ValueError("`HierarchicalVAE` takes no condition.")
+        # `d_L`: the features of the top posterior `encoder_head` (and of
+        # `encode`, and of a VampPrior's pseudo-inputs).
+        self._no_condition(condition)
         return self._bottom_up_features(x, training)[-1]
 
     def _conditional_prior(self, level, z_above, training=None):
         """`p(z_level | z_above)`: `level` 0-based, below the top; `z_above`
         `(..., latent_dims[level + 1])`, any leading axes."""
-        lead = tuple(z_above.shape[:-1])
         flat = ops.reshape(z_above, (-1, z_above.shape[-1]))
         hidden = self.top_down[level](flat, training=training)
         mean, log_var = self.top_down_heads[level](hidden)
+        lead = tuple(z_above.shape[:-1])
+        if None in lead:  # Symbolic batch size.
+            lead = tuple(ops.shape(z_above)[:-1])
         shape = lead + (self.latent_dims[level],)
-        if None in lead:
-            shape = tuple(ops.shape(z_above)[:-1]) + (self.latent_dims[level],)
         return distributions.Normal.from_log_var(
             ops.reshape(mean, shape), ops.reshape(log_var, shape)
         )
@@ -205,7 +319,7 @@ class HierarchicalVAE(VAE):
     def _merged_posterior(self, level, features, prior):
         """`q(z_level | x, z_above)`: the bottom-up Gaussian of the level
         (from `features` `(B, ...)`) and the top-down `prior` `(k, B, ...)`
-        or `(B, ...)`, precision-weighted."""
+        or `(B, ...)`, precision-weighted (in float32)."""
         mean, log_var = self.bottom_up_heads[level](features)
         mean = ops.cast(mean, "float32")
         log_var = ops.cast(log_var, "float32")
@@ -226,12 +340,15 @@ class HierarchicalVAE(VAE):
         log_weights=False,
         condition=None,
     ):
-        """As `VAE._terms`, over every level: `kl` (B,) the sum of the
-        levels' KLs, `kls` their list (bottom first), `zs` the draws of
-        every level (bottom first, each `(k, B, dim)`), `log_pz` and
-        `log_qz` (k, B) summed over the levels."""
-        if condition is not None:
-            raise ValueError("`HierarchicalVAE` takes no condition.")
+        """As `VAE._terms`, over every level, for `k = num_samples` draws
+        of the hierarchy: `q` and `p` the top posterior and prior, `z` the
+        top draws and `zs` every level's (bottom first, each
+        `(k, B, dim)`), `params` `(k, B, ...)`, `log_px` `(k, B)`, `kls`
+        the levels' KLs (bottom first, each `(B,)`, a lower level's the
+        mean over the draws above), `kl` `(B,)` their sum, and `log_pz`
+        and `log_qz` `(k, B)` summed over the levels (always computed:
+        the lower levels need the draws' densities anyway)."""
+        self._no_condition(condition)
         features = self._bottom_up_features(x, training)
         q_top = self.encoder_head(features[-1])
         p_top = self._prior(training=training)
@@ -285,6 +402,7 @@ class HierarchicalVAE(VAE):
             losses = [reconstruction, kl_weight * sum(counted[1:], counted[0])]
         for loss in losses:
             self.add_loss(loss)
+        # Read back by `compute_loss` for the metrics: the KLs themselves.
         self._step_terms = (reconstruction, ops.mean(terms["kl"]), kl_means)
         params = terms["params"]
         if self.num_samples == 1:
@@ -295,8 +413,9 @@ class HierarchicalVAE(VAE):
     # The numpy API, through the levels.
 
     def _bottom_code(self, z_top, seed=None):
-        """The bottom level's code under `z_top`: each level the mean of
-        its conditional prior, or with a `seed`, a draw of it."""
+        """The bottom level's code under `z_top` `(n, latent_dims[-1])`:
+        each level the mean of its conditional prior, or with a `seed`, a
+        draw of it."""
         z = ops.convert_to_tensor(z_top)
         for level in reversed(range(len(self.latent_dims) - 1)):
             prior = self._conditional_prior(level, z)
@@ -305,12 +424,12 @@ class HierarchicalVAE(VAE):
 
     def _decoder_output(self, z, condition=None, training=None):
         # A top-level code (from `decode`), through the priors' means.
-        if condition is not None:
-            raise ValueError("`HierarchicalVAE` takes no condition.")
+        self._no_condition(condition)
         return self.decoder(self._bottom_code(z), training=training)
 
     def _decode_params(self, z, training=None, condition=None):
         # From `_terms`: the bottom level's draws (k, B, latent_dims[0]).
+        self._no_condition(condition)
         k = z.shape[0]
         params = self.decoder(
             ops.reshape(z, (-1, self.latent_dims[0])), training=training
@@ -319,32 +438,36 @@ class HierarchicalVAE(VAE):
         return ops.reshape(params, shape)
 
     def _sample(self, num_samples, seed, batch_size, condition=None):
+        self._no_condition(condition)
         num_samples = _validation.positive_int("num_samples", num_samples)
-        if not isinstance(seed, keras.random.SeedGenerator):
+        batch_size = _validation.positive_int("batch_size", batch_size)
+        if isinstance(seed, keras.random.SeedGenerator):
+            generator = seed
+        else:
             seed = _validation.seed("seed", seed)
             generator = (
                 self.prior_seed_generator
                 if seed is None
                 else keras.random.SeedGenerator(seed)
             )
-        else:
-            generator = seed
-        z_top = self._prior(training=False).sample(
+        # Every level drawn for all the examples at once, so that the
+        # samples do not depend on `batch_size`; the decoder in batches.
+        z = self._prior(training=False).sample(
             seed=generator, sample_shape=(num_samples,)
         )
-        z_top = np.asarray(ops.convert_to_numpy(z_top), "float32")
+        z = self._bottom_code(z, generator)
+        z = np.asarray(ops.convert_to_numpy(z), "float32")
         return self._batched(
-            lambda z: self._mean_of_likelihood(
-                self.decoder(self._bottom_code(z, generator), training=False)
-            ),
-            z_top,
+            lambda b: self._mean_of_likelihood(self.decoder(b, training=False)),
+            z,
             batch_size,
         )
 
     def _reconstruct(self, x, condition, sample, batch_size):
+        self._no_condition(condition)
         seed = self.sampler.seed_generator if sample else None
 
-        def step(batch, _):
+        def step(batch):
             features = self._bottom_up_features(batch, training=False)
             q = self.encoder_head(features[-1])
             z = q.sample(seed=seed) if sample else q.mean()
@@ -354,7 +477,7 @@ class HierarchicalVAE(VAE):
                 z = q.sample(seed=seed) if sample else q.mean()
             return self._mean_of_likelihood(self.decoder(z, training=False))
 
-        return self._batched(step, (x, None), batch_size)
+        return self._batched(step, x, batch_size)
 
     def get_config(self):
         config = super().get_config()

@@ -37,6 +37,11 @@ class ImportanceWeights(keras.Model):
             seed=seed,
             dtype=vae.dtype_policy,
         )
+        latent = (None, vae.latent_dim)
+        self.sampler.build([latent, latent])
+        # Built now: Keras's JAX `predict` would first run an unbuilt model
+        # eagerly on a batch to build it (seconds of op-by-op compiles).
+        self.built = True
 
     def build(self, input_shape):
         # The layers are the VAE's, built already; the sampler's seed
