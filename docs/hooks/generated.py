@@ -368,9 +368,11 @@ def _results_table(benchmarks, key, command, header, row):
 def throughput_table(benchmarks):
     def row(r):
         ratio = r.get("ratio") or r["keras_vae"] / r["plain_keras"]
+        spread = r.get("ratio_quartiles")
+        spread = f" ({spread[0]:.3f}–{spread[1]:.3f})" if spread else ""
         return (
             f"| {r['backend']} | {r['keras_vae']:,.0f} "
-            f"| {r['plain_keras']:,.0f} | {ratio:.3f} |"
+            f"| {r['plain_keras']:,.0f} | {ratio:.3f}{spread} |"
         )
 
     return _results_table(
