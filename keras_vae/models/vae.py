@@ -288,18 +288,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             )
 
     def _check_data_shape(self, shape):
-        expected = self._encoder_input_shape()
-        if expected is None:
-            return
-        shape = tuple(shape)
-        if len(shape) != len(expected) or any(
-            e is not None and e != s for e, s in zip(expected[1:], shape[1:])
-        ):
-            raise ValueError(
-                "The data does not fit the model: the encoder expects inputs "
-                f"of shape {expected} (batch first), but the data has shape "
-                f"{shape}."
-            )
+        check_data_shape(self._encoder_input_shape(), shape)
 
     def _split_inputs(self, inputs):
         """`(x, condition)` of a call's inputs; a `VAE` has no condition."""
@@ -794,28 +783,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         return None
 
     def _batched(self, fn, inputs, batch_size):
-        """`fn` over batches of `inputs`, an array or a tuple of arrays
-        (then sliced together, and passed as `fn(*slices)`; None stays
-        None), its numpy outputs concatenated."""
-        batch_size = _validation.positive_int("batch_size", batch_size)
-        if not isinstance(inputs, tuple):
-            inputs = (inputs,)
-        outputs = []
-        for start in range(0, len(inputs[0]), batch_size):
-            result = fn(
-                *(
-                    None if a is None else a[start : start + batch_size]
-                    for a in inputs
-                )
-            )
-            outputs.append(
-                keras.tree.map_structure(ops.convert_to_numpy, result)
-            )
-        if not outputs:
-            raise ValueError("Received an empty input (0 examples).")
-        if isinstance(outputs[0], tuple):
-            return tuple(np.concatenate(parts) for parts in zip(*outputs))
-        return np.concatenate(outputs)
+        return batched(fn, inputs, batch_size)
 
     def _as_inputs(self, inputs):
         """The model's numpy inputs, checked (a `VAE`: the data)."""
@@ -1546,6 +1514,45 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def check_data_shape(expected, shape):
+    """Refuses data of `shape` for an encoder of input shape `expected`
+    (batch first; None: any)."""
+    if expected is None:
+        return
+    shape = tuple(shape)
+    if len(shape) != len(expected) or any(
+        e is not None and e != s for e, s in zip(expected[1:], shape[1:])
+    ):
+        raise ValueError(
+            "The data does not fit the model: the encoder expects inputs "
+            f"of shape {expected} (batch first), but the data has shape "
+            f"{shape}."
+        )
+
+
+def batched(fn, inputs, batch_size):
+    """`fn` over batches of `inputs`, an array or a tuple of arrays (then
+    sliced together, and passed as `fn(*slices)`; None stays None), its
+    numpy outputs concatenated (a tuple of outputs, each)."""
+    batch_size = _validation.positive_int("batch_size", batch_size)
+    if not isinstance(inputs, tuple):
+        inputs = (inputs,)
+    outputs = []
+    for start in range(0, len(inputs[0]), batch_size):
+        result = fn(
+            *(
+                None if a is None else a[start : start + batch_size]
+                for a in inputs
+            )
+        )
+        outputs.append(keras.tree.map_structure(ops.convert_to_numpy, result))
+    if not outputs:
+        raise ValueError("Received an empty input (0 examples).")
+    if isinstance(outputs[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*outputs))
+    return np.concatenate(outputs)
 
 
 class _MeansOfTerms(keras.metrics.Metric):

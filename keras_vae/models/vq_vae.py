@@ -9,6 +9,9 @@ from keras_vae import likelihoods
 from keras_vae._seed_state import SeedStateMixin
 from keras_vae.layers.reparam_sampling import _seed_generator
 from keras_vae.layers.vector_quantizer import VectorQuantizer
+from keras_vae.models.vae import VAE
+from keras_vae.models.vae import batched
+from keras_vae.models.vae import check_data_shape
 
 _TARGETS_ERROR = (
     "`VQVAE` trains on the data alone (`x`): the model reconstructs its "
@@ -233,12 +236,7 @@ class VQVAE(SeedStateMixin, keras.Model):
     # Building.
 
     def _encoder_input_shape(self):
-        shape = getattr(self.encoder, "input_shape", None)
-        if isinstance(shape, tuple) and all(
-            d is None or isinstance(d, int) for d in shape
-        ):
-            return shape
-        return None
+        return VAE._shape_or_none(getattr(self.encoder, "input_shape", None))
 
     def build(self, input_shape):
         if self.built:
@@ -382,14 +380,7 @@ class VQVAE(SeedStateMixin, keras.Model):
     # The user-facing API: numpy in, numpy out, in batches.
 
     def _batched(self, fn, inputs, batch_size):
-        batch_size = _validation.positive_int("batch_size", batch_size)
-        outputs = [
-            np.asarray(ops.convert_to_numpy(fn(inputs[i : i + batch_size])))
-            for i in range(0, len(inputs), batch_size)
-        ]
-        if not outputs:
-            raise ValueError("Received an empty input (0 examples).")
-        return np.concatenate(outputs)
+        return batched(fn, inputs, batch_size)
 
     def _as_data(self, x):
         if isinstance(x, (list, tuple, dict)):
@@ -400,19 +391,7 @@ class VQVAE(SeedStateMixin, keras.Model):
         x = np.asarray(ops.convert_to_numpy(x))
         self.likelihood.check_data("x", x)
         x = x.astype("float32", copy=False)
-        expected = self._encoder_input_shape()
-        if expected is not None and (
-            len(x.shape) != len(expected)
-            or any(
-                e is not None and e != s
-                for e, s in zip(expected[1:], x.shape[1:])
-            )
-        ):
-            raise ValueError(
-                "The data does not fit the model: the encoder expects "
-                f"inputs of shape {expected} (batch first), but the data "
-                f"has shape {x.shape}."
-            )
+        check_data_shape(self._encoder_input_shape(), x.shape)
         if not self.built:
             self.build((None,) + x.shape[1:])
         return x
