@@ -139,8 +139,6 @@ def main():
 
     import keras
 
-    import keras_vae
-
     rows = [run(name, args) for name in names]
     print(
         f"\n{args.epochs} epochs, {keras.backend.backend()}, k = "
@@ -159,22 +157,15 @@ def main():
         )
     if args.limit or args.epochs < 10 or len(names) < len(EXPERIMENTS):
         return
-    path = os.path.join("docs", "benchmarks.json")
-    with open(path) as f:
-        benchmarks = json.load(f)
-    benchmarks["anomaly"] = {
-        "command": "python benchmarks/anomaly.py",
-        "hardware": "this project's shared 2-core CPU machine",
-        "date": time.strftime("%Y-%m-%d"),
-        "keras_vae_version": keras_vae.__version__,
-        "backend": keras.backend.backend(),
-        "epochs": args.epochs,
-        "num_samples": args.num_samples,
-        "results": rows,
-    }
-    with keras_vae.utils.atomic_write(path, "w") as f:
-        json.dump(benchmarks, f, indent=1)
-        f.write("\n")
+    from _record import record_benchmark
+
+    record_benchmark(
+        "anomaly",
+        "python benchmarks/anomaly.py",
+        epochs=args.epochs,
+        num_samples=args.num_samples,
+        results=rows,
+    )
 
 
 if __name__ == "__main__":

@@ -419,25 +419,17 @@ def main():
         ),
         1,
     )
-    path = os.path.join("docs", "benchmarks.json")
-    with open(path) as f:
-        benchmarks = json.load(f)
-    benchmarks["family"] = {
-        "command": "python benchmarks/bench_family.py",
-        "hardware": "this project's shared 2-core CPU machine",
-        "date": time.strftime("%Y-%m-%d"),
-        "keras_vae_version": keras_vae.__version__,
-        "backend": keras.backend.backend(),
-        "epochs": args.epochs,
-        "num_samples": args.num_samples,
-        "results": rows,
-    }
-    with keras_vae.utils.atomic_write(path, "w") as f:
-        json.dump(benchmarks, f, indent=1)
-        f.write("\n")
-    path = os.path.join("docs", "figures", "figures.json")
-    with open(path) as f:
-        manifest = json.load(f)
+    from _record import record_benchmark
+    from _record import record_figure
+
+    command = "python benchmarks/bench_family.py"
+    record_benchmark(
+        "family",
+        command,
+        epochs=args.epochs,
+        num_samples=args.num_samples,
+        results=rows,
+    )
     for key, file, details in (
         (
             "traversals",
@@ -458,19 +450,7 @@ def main():
             {"test_perplexity": by_name["vqvae"]["test_perplexity"]},
         ),
     ):
-        manifest[key] = {
-            "file": file,
-            "source": "benchmark",
-            "models": {},
-            "details": details,
-            "missing": [],
-            "backend": keras.backend.backend(),
-            "date": time.strftime("%Y-%m-%d"),
-            "command": "python benchmarks/bench_family.py",
-        }
-    with keras_vae.utils.atomic_write(path, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+        record_figure(key, file, command, details)
 
 
 if __name__ == "__main__":

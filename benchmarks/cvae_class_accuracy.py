@@ -25,7 +25,6 @@ digits.
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -205,44 +204,29 @@ def main():
     if args.epochs < 20 or args.samples_per_digit < 1000 or args.no_write:
         return
     figure(models[0], os.path.join("docs", "figures", FIGURE))
-    path = os.path.join("docs", "benchmarks.json")
-    with open(path) as f:
-        benchmarks = json.load(f)
-    benchmarks["cvae"] = {
-        "command": "python benchmarks/cvae_class_accuracy.py",
-        "hardware": "this project's shared 2-core CPU machine",
-        "date": time.strftime("%Y-%m-%d"),
-        "keras_vae_version": keras_vae.__version__,
-        "backend": keras.backend.backend(),
-        "epochs": args.epochs,
-        "classifier_test_accuracy": round(judge_accuracy, 4),
-        "samples": 10 * args.samples_per_digit,
-        "num_samples": args.num_samples,
-        "results": rows,
-    }
-    with keras_vae.utils.atomic_write(path, "w") as f:
-        json.dump(benchmarks, f, indent=1)
-        f.write("\n")
-    path = os.path.join("docs", "figures", "figures.json")
-    with open(path) as f:
-        manifest = json.load(f)
-    manifest["cvae_samples"] = {
-        "file": FIGURE,
-        "source": "benchmark",
-        "models": {},
-        "details": {
+    from _record import record_benchmark
+    from _record import record_figure
+
+    command = "python benchmarks/cvae_class_accuracy.py"
+    record_benchmark(
+        "cvae",
+        command,
+        epochs=args.epochs,
+        classifier_test_accuracy=round(judge_accuracy, 4),
+        samples=10 * args.samples_per_digit,
+        num_samples=args.num_samples,
+        results=rows,
+    )
+    record_figure(
+        "cvae_samples",
+        FIGURE,
+        command,
+        {
             "latent_dim": rows[0]["latent_dim"],
             "accuracy": rows[0]["accuracy"],
             "epochs": args.epochs,
         },
-        "missing": [],
-        "backend": keras.backend.backend(),
-        "date": time.strftime("%Y-%m-%d"),
-        "command": "python benchmarks/cvae_class_accuracy.py",
-    }
-    with keras_vae.utils.atomic_write(path, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    )
 
 
 if __name__ == "__main__":
