@@ -359,15 +359,6 @@ class ConditionalVAE(VAE):
         x = self._as_data(x)
         return x, self._as_condition(condition, len(x))
 
-    def _as_data(self, x):
-        # Not `VAE._as_data`'s refusal of tuples: `x` here is the data.
-        self._check_single_input("x", x)
-        x = np.asarray(ops.convert_to_numpy(x))
-        VAE._check_data(self, "x", x)
-        x = x.astype("float32", copy=False)
-        self._check_data_shape(x.shape)
-        return x
-
     # ------------------------------------------------------------------
     # Keras model API.
 

@@ -795,9 +795,10 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         return x
 
     def _as_data(self, x):
+        """The data alone (a conditional model's too), checked."""
         self._check_single_input("x", x)
         x = np.asarray(ops.convert_to_numpy(x))
-        self._check_data("x", x)
+        self.likelihood.check_data("x", x)
         x = x.astype("float32", copy=False)
         self._check_data_shape(x.shape)
         return x
