@@ -82,7 +82,7 @@ def run(name, args):
     import numpy as np
 
     import keras_vae
-    from zoo import architectures
+    from keras_vae.training import architectures
 
     train, inside, outside = data(name, args.limit)
     encoder, decoder = architectures.mlp(32, hidden=(512, 256))

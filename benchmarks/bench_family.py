@@ -54,7 +54,7 @@ FIGURE = "traversals.png"
 
 
 def build(name, keras, keras_vae):
-    from zoo import architectures
+    from keras_vae.training import architectures
 
     objectives = keras_vae.objectives
     if name == "cvae":

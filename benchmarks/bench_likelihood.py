@@ -30,8 +30,8 @@ def measure(preset, num_images, num_samples, repeats):
     import numpy as np
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-    from zoo import configs
-    from zoo import train
+    from keras_vae.training import configs
+    from keras_vae.training import run as train
 
     vae = train.build_vae(configs.get_config(preset))
     x = np.random.default_rng(0).random((num_images, 28, 28, 1)) < 0.3

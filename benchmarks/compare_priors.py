@@ -51,7 +51,7 @@ STEPS_PER_EPOCH = 469  # 60,000 images, batch 128.
 
 def build(name, warmup_epochs):
     import keras_vae
-    from zoo import architectures
+    from keras_vae.training import architectures
 
     encoder, decoder = architectures.mlp(LATENT_DIM, hidden=(1024, 512))
     kwargs = {}

@@ -13,7 +13,7 @@ from PIL import Image
 import keras_vae
 from keras_vae import cli
 from keras_vae.presets import builtin_presets
-from zoo import configs
+from keras_vae.training import configs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELL = 28 + 2  # An image and the padding after it, in `image_grid`.
@@ -35,7 +35,7 @@ def png_size(path):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny MNIST preset directory (an untrained 2-d MLP VAE)."""
-    from zoo.architectures import mlp
+    from keras_vae.training.architectures import mlp
 
     encoder, decoder = mlp(latent_dim=2, hidden=(16,))
     vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
@@ -77,6 +77,7 @@ def test_help_and_version(capsys):
         "sample",
         "reconstruct",
         "interpolate",
+        "traverse",
         "evaluate",
         "compare",
         "train",
@@ -378,7 +379,7 @@ def test_output_directory_is_a_file(tiny, tmp_path, capsys):
 
 
 def test_unwritable_output_directory(tiny, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_is_writable", lambda directory: False)
+    monkeypatch.setattr(cli._common, "_is_writable", lambda directory: False)
     assert_user_error(
         run(capsys, "sample", tiny, "-o", tmp_path / "grid.png"),
         "is not writable",
@@ -470,16 +471,6 @@ def test_missing_data(tiny, tmp_path, monkeypatch, capsys):
     )
 
 
-def test_train_outside_a_checkout(monkeypatch, capsys):
-    for module in ("zoo", "zoo.train", "zoo.configs"):
-        monkeypatch.setitem(sys.modules, module, None)
-    monkeypatch.setattr(cli, "_checkout_candidates", lambda: [])
-    assert_user_error(
-        run(capsys, "train", "mnist_mlp_2"),
-        "clone of the repository",
-    )
-
-
 def test_train_unknown_preset(capsys):
     assert_user_error(
         run(capsys, "train", "no_such_preset"),
@@ -488,7 +479,11 @@ def test_train_unknown_preset(capsys):
     )
 
 
-def test_train_one_step(tmp_path, capsys):
+def test_train_one_step(tmp_path, capsys, monkeypatch):
+    # The training code is the library's: no clone of the repository (its
+    # `zoo` package) is needed.
+    for module in ("zoo", "zoo.train", "zoo.configs"):
+        monkeypatch.setitem(sys.modules, module, None)
     workdir = tmp_path / "run"
     status, out, err = run(
         capsys,
@@ -798,3 +793,116 @@ def test_conditional_preset_commands(tiny, tiny_cvae, tmp_path, capsys):
         run(capsys, "sample", tiny, "--condition", 3, "-o", output),
         "--condition applies to conditional presets",
     )
+
+
+def cells(path, rows, columns):
+    """The images of a PNG grid written with `--scale 1`, (rows, columns,
+    28, 28), in [0, 255]."""
+    grid = np.asarray(Image.open(path), "float64")
+    return np.stack(
+        [
+            np.stack(
+                [
+                    grid[
+                        2 + r * CELL : r * CELL + CELL,
+                        2 + c * CELL : c * CELL + CELL,
+                    ]
+                    for c in range(columns)
+                ]
+            )
+            for r in range(rows)
+        ]
+    )
+
+
+def test_interpolate_slerp(tiny, tmp_path, capsys):
+    output = tmp_path / "slerp.png"
+    argv = ["interpolate", tiny, "--from", 3, "--to", 7, "--steps", 5]
+    argv += ["--method", "slerp", "--no-originals", "--scale", 1]
+    status, out, err = run(capsys, *argv, "-o", output)
+    assert status == 0, err
+    assert "slerp interpolation" in out
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    vae = keras_vae.VAE.from_preset(tiny)
+    a, b = vae.encode(x[[3, 7]])[0].astype("float64")
+    # Spherical interpolation, written here: the great circle from a to b.
+    angle = np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    t = np.linspace(0, 1, 5)[:, None]
+    path = (np.sin((1 - t) * angle) * a + np.sin(t * angle) * b) / np.sin(angle)
+    expected = vae.decode(path.astype("float32"))[..., 0] * 255
+    np.testing.assert_allclose(cells(output, 1, 5)[0], expected, atol=1)
+    # The default stays the straight line of earlier versions.
+    status, out, _ = run(capsys, *argv[:-5], "-o", output)
+    assert status == 0 and "linear interpolation" in out
+
+
+def test_traverse(tiny, tmp_path, capsys):
+    output = tmp_path / "traversal.png"
+    status, out, err = run(
+        capsys, "traverse", tiny, "--dim", 1, 0, "--image", 5,
+        "--range", -2, 2, "--steps", 5, "--scale", 1, "-o", output,
+    )  # fmt: skip
+    assert status == 0, err
+    assert "latent dimensions 1, 0" in out and "test image 5" in out
+    assert png_size(output) == grid_size(2, 5)
+    x, _ = keras_vae.datasets.load_binarized_test_set("mnist")
+    vae = keras_vae.VAE.from_preset(tiny)
+    code = vae.encode(x[5:6])[0][0]
+    values = np.linspace(-2, 2, 5)
+    for row, dim in enumerate((1, 0)):
+        z = np.repeat(code[None], 5, axis=0)
+        z[:, dim] = values  # Row `row` sweeps dimension `dim`.
+        expected = vae.decode(z)[..., 0] * 255
+        np.testing.assert_allclose(cells(output, 2, 5)[row], expected, atol=1)
+    # From the origin, with the defaults: 7 values from -3 to 3, scale 2.
+    status, out, err = run(capsys, "traverse", tiny, "--dim", 0, "--zero",
+                           "-o", output)  # fmt: skip
+    assert status == 0, err
+    assert "from the origin" in out and "7 values from -3 to 3" in out
+    assert png_size(output) == grid_size(1, 7, scale=2)
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["--dim", 2], ["--dim must name latent dimensions", "0 to 1", "=2"]),
+        (["--dim", 0, 0], ["names a dimension twice"]),
+        (["--dim", 0, "--range", 1, -1], ["LOW < HIGH", "--range 1 -1"]),
+        (["--dim", 0, "--range", 0, "inf"], ["argument --range", "finite"]),
+        (["--dim", 0, "--image", 10000], ["--image must be an index"]),
+        (["--dim", 0, "--condition", 3], ["applies to conditional presets"]),
+        (["--dim", 0, "--zero", "--image", 3], ["not allowed with argument"]),
+        (["--dim", 0, "--steps", 1], ["argument --steps"]),
+        (["--dim", -1], ["argument --dim"]),
+        ([], ["--dim"]),
+    ],
+)
+def test_traverse_errors(tiny, tmp_path, capsys, argv, fragments):
+    output = tmp_path / "t.png"
+    assert_user_error(
+        run(capsys, "traverse", tiny, *argv, "-o", output), *fragments
+    )
+    assert not output.exists()
+
+
+def test_traverse_conditional(tiny_cvae, tmp_path, capsys):
+    output = tmp_path / "t.png"
+    assert_user_error(
+        run(capsys, "traverse", tiny_cvae, "--dim", 0, "--zero", "-o", output),
+        "pass --condition C",
+    )
+    assert_user_error(
+        run(capsys, "traverse", tiny_cvae, "--dim", 0, "--zero",
+            "--condition", 10, "-o", output),
+        "--condition must be a class", "0 to 9",
+    )  # fmt: skip
+    status, _, err = run(
+        capsys, "traverse", tiny_cvae, "--dim", 0, "--zero", "--condition",
+        7, "--steps", 3, "--scale", 1, "-o", output,
+    )  # fmt: skip
+    assert status == 0, err
+    cvae = keras_vae.ConditionalVAE.from_preset(tiny_cvae)
+    z = np.zeros((3, 2), "float32")
+    z[:, 0] = [-3, 0, 3]
+    expected = cvae.decode(z, condition=np.full(3, 7))[..., 0] * 255
+    np.testing.assert_allclose(cells(output, 1, 3)[0], expected, atol=1)

@@ -10,7 +10,7 @@ from keras_vae.evaluation import evaluate
 def models():
     """An untrained MNIST VAE, and a copy made worse: its decoder pushes
     every pixel towards 1, on images that are mostly 0."""
-    from zoo.architectures import mlp
+    from keras_vae.training.architectures import mlp
 
     vaes = []
     for _ in range(2):

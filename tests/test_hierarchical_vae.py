@@ -413,7 +413,7 @@ def test_errors():
 
 def test_preset_and_command_line(tmp_path, capsys):
     from keras_vae import cli
-    from zoo.architectures import mlp
+    from keras_vae.training.architectures import mlp
 
     encoder, decoder = mlp(latent_dim=4, hidden=(16,))
     hvae = keras_vae.HierarchicalVAE(

@@ -19,9 +19,9 @@ import pytest
 
 import keras_vae
 from keras_vae import cli
+from keras_vae.training import run as zoo_train
 from keras_vae.utils import _damaged
 from zoo import evaluate as zoo_evaluate
-from zoo import train as zoo_train
 
 
 def run(capsys, *argv):

@@ -30,7 +30,7 @@ SCRIPT = """
 import json
 import sys
 
-from zoo import train
+from keras_vae.training import run as train
 
 try:
     train.configure_virtual_devices(2)

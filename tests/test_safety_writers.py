@@ -228,7 +228,7 @@ _CHECKPOINT_CHILD = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     import keras
     import numpy as np
-    from zoo.train import save_checkpoint, write_state
+    from keras_vae.training.run import save_checkpoint, write_state
 
     workdir, writer = sys.argv[2], sys.argv[3]
     model = keras.Sequential(
@@ -273,7 +273,7 @@ def _state_version(workdir):
 def test_zoo_checkpoint_writers_killed_at_random_points(tmp_path):
     import keras
 
-    from zoo import train
+    from keras_vae.training import run as train
 
     # One child per writer, in parallel (each imports Keras): the model's
     # checkpoint and the run's state, each killed at a seeded random point

@@ -33,12 +33,12 @@ import os
 import keras_vae
 from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
 from keras_vae.evaluation import evaluate
+from keras_vae.training import configs
+from keras_vae.training.run import CHECKPOINT
+from keras_vae.training.run import RunFileError
+from keras_vae.training.run import default_workdir
+from keras_vae.training.run import load_checkpoint
 from keras_vae.utils import atomic_write
-from zoo import configs
-from zoo.train import CHECKPOINT
-from zoo.train import RunFileError
-from zoo.train import default_workdir
-from zoo.train import load_checkpoint
 
 
 def load_model(name, source="auto", workdir=None):

@@ -13,12 +13,12 @@ import argparse
 import json
 import os
 
-from zoo import configs
+from keras_vae.training import configs
+from keras_vae.training import run as train
+from keras_vae.training.run import default_workdir
+from keras_vae.training.run import read_state
 from zoo import evaluate
 from zoo import publish
-from zoo import train
-from zoo.train import default_workdir
-from zoo.train import read_state
 
 
 def _mtime(path):

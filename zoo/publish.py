@@ -30,13 +30,13 @@ from keras_vae import datasets
 from keras_vae.presets import PRESETS_DIR
 from keras_vae.presets import _preset_io
 from keras_vae.presets import save_preset
+from keras_vae.training import configs
+from keras_vae.training.run import RunFileError
+from keras_vae.training.run import default_workdir
+from keras_vae.training.run import load_checkpoint
+from keras_vae.training.run import read_state
 from keras_vae.utils import save_image_grid
 from keras_vae.utils.environment import describe_hardware
-from zoo import configs
-from zoo.train import RunFileError
-from zoo.train import default_workdir
-from zoo.train import load_checkpoint
-from zoo.train import read_state
 
 
 def reconstructions_figure(vae, dataset):
@@ -192,7 +192,7 @@ def departures(config, state, protocol):
     """How a run and its evaluation depart from the preset's protocol.
 
     Args:
-        config: the preset's `zoo.configs` config.
+        config: the preset's `keras_vae.training.configs` config.
         state: the run's `state.json`.
         protocol: the `protocol` of its `eval.json`.
 
@@ -249,7 +249,7 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
     """Publishes `runs/<name>` as the preset `<output_root>/<name>`.
 
     Args:
-        name: str. A preset of `zoo.configs.PRESETS`.
+        name: str. A preset of `keras_vae.training.PRESETS`.
         workdir: str. The run's directory (checkpoint, `state.json` and the
             `eval.json` of `zoo.evaluate`); default `default_workdir(name)`.
         output_root: str. Where the preset directory goes; default the

@@ -13,7 +13,8 @@ leave, so that the site never drifts from what it documents:
 - `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->`,
   `<!-- benchmarks:pythae -->`, `<!-- benchmarks:datasets -->`,
   `<!-- benchmarks:priors -->`, `<!-- benchmarks:cvae -->`,
-  `<!-- benchmarks:family -->` and `<!-- benchmarks:anomaly -->`: tables
+  `<!-- benchmarks:family -->`, `<!-- benchmarks:anomaly -->` and
+  `<!-- benchmarks:finetune -->`: tables
   from `docs/benchmarks.json`, which the benchmark scripts' results are
   copied into.
 - `<!-- figure: NAME -->`, right under a figure: its caption, from
@@ -596,6 +597,36 @@ def anomaly_table(benchmarks):
     )
 
 
+def finetune_table(benchmarks):
+    def row(r):
+        return (
+            f"| {r['model']} | {r['fashion_mnist']:.2f} | {r['mnist']:.2f} "
+            f"| {r['seconds']:.0f} |"
+        )
+
+    entry = benchmarks.get("finetune", {})
+    if entry.get("results"):
+        entry = {
+            **entry,
+            "protocol": (
+                f"`{entry['preset']}` (trained on MNIST) and the same "
+                f"network, {entry['epochs']} epochs on all 60,000 "
+                "Fashion-MNIST training images (dynamic binarization, batch "
+                f"128); test NLL with k = {entry['num_importance_samples']} "
+                f"on the first {entry['num_test_images']:,} fixed binarized "
+                f"test images of each data set; backend {entry['backend']}; "
+                f"measured by `{entry['command']}`"
+            ),
+        }
+    return _results_table(
+        {"finetune": entry},
+        "finetune",
+        "python benchmarks/finetune.py",
+        "| Model | Fashion-MNIST test NLL | MNIST test NLL | Training, s |",
+        row,
+    )
+
+
 def datasets_tables(benchmarks):
     entry = benchmarks.get("dataset_loading", {})
     command = entry.get("command", "python benchmarks/bench_datasets.py")
@@ -728,6 +759,9 @@ def on_page_markdown(markdown, page, config, files):
         )
         replacements["<!-- benchmarks:family -->"] = lambda: family_table(
             benchmarks
+        )
+        replacements["<!-- benchmarks:finetune -->"] = lambda: (
+            finetune_table(benchmarks)
         )
     for placeholder, make in replacements.items():
         if placeholder in markdown:

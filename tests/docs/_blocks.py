@@ -7,7 +7,8 @@ a ```` ```python ```` block (invisible on the site):
   `NAME` is published in `keras_vae/presets/`; otherwise the test of its
   page still runs the other blocks and reports the skip. A block that
   calls `VAE.from_preset("NAME")` with a literal preset name needs it too,
-  marked or not (a name of `zoo/configs.py`; a path is not a preset name).
+  marked or not (a name of `keras_vae/training/configs.py`; a path is not
+  a preset name).
 - `<!-- requires-backend: jax -->` (or `tensorflow`, `torch`): the block
   runs only under that `KERAS_BACKEND`.
 
@@ -41,8 +42,8 @@ _ZOO_NAME = re.compile(r"""^\s*name=["']([A-Za-z0-9_]+)["']""", re.MULTILINE)
 
 
 def zoo_preset_names():
-    """The names of the zoo's presets, from zoo/configs.py."""
-    path = os.path.join(REPO, "zoo", "configs.py")
+    """The names of the zoo's presets, from keras_vae/training/configs.py."""
+    path = os.path.join(REPO, "keras_vae", "training", "configs.py")
     if not os.path.exists(path):
         return set()
     with open(path) as f:

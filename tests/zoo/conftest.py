@@ -2,8 +2,8 @@
 
 import pytest
 
+from keras_vae.training import run as train
 from zoo import evaluate
-from zoo import train
 
 
 @pytest.fixture(scope="module")

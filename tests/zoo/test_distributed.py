@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from keras_vae.testing import to_numpy
-from zoo import train
+from keras_vae.training import run as train
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SCRIPT = """
@@ -29,7 +29,7 @@ import sys
 import keras
 import numpy as np
 
-from zoo import train
+from keras_vae.training import run as train
 
 workdir, devices = sys.argv[1], int(sys.argv[2])
 learning_rate = float(sys.argv[3])

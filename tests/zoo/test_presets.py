@@ -15,10 +15,10 @@ from PIL import Image
 import keras_vae
 from keras_vae.presets import PresetError
 from keras_vae.presets import _preset_io
-from zoo import configs
+from keras_vae.training import configs
+from keras_vae.training import run as train
 from zoo import evaluate
 from zoo import publish
-from zoo import train
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import keras
 import pytest
 
 from keras_vae.testing import to_numpy
-from zoo import train
+from keras_vae.training import run as train
 
 TINY = dict(split="train[:256]", verbose=0)  # 2 steps of 128 per epoch.
 
@@ -230,7 +230,7 @@ def test_a_state_without_its_checkpoint_is_a_new_run(tmp_path):
 
 PAUSED_CHILD = """
 import sys
-from zoo.train import PauseClock
+from keras_vae.training.run import PauseClock
 with PauseClock(tick=0.1, threshold=1.0) as clock:
     print("ready", flush=True)
     sys.stdin.readline()  # Idle (no CPU) until the parent says so.

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from keras_vae.testing import to_numpy
-from zoo import train
+from keras_vae.training import run as train
 
 ARGS = [
     "mnist_mlp_2",

@@ -1,0 +1,139 @@
+"""One training configuration per preset.
+
+Each preset was produced by exactly `python -m zoo.train <name>` with the
+configuration below (the command is also written into the preset's
+metadata.json); `python -m zoo.evaluate <name>` and
+`python -m zoo.publish <name>` then evaluate and publish it.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class PresetConfig:
+    """How one preset is built and trained.
+
+    Attributes:
+        name: str. Preset name.
+        description: str. One line for `keras-vae list` and the model card.
+        dataset: str. `"mnist"` or `"fashion_mnist"`.
+        architecture: str. A key of `keras_vae.training.ARCHITECTURES`.
+        architecture_kwargs: dict. Arguments of the architecture builder.
+        latent_dim: int.
+        objective: str. `"elbo"` or `"iwae"`.
+        num_samples: int. Training samples per example.
+        kl_warmup_steps: int.
+        epochs: int.
+        batch_size: int.
+        learning_rate: float. Initial Adam learning rate.
+        final_learning_rate: float. Reached by cosine decay at the end.
+        seed: int. Seed of the weights, the noise and the data order.
+        train_split: str. Split trained on.
+    """
+
+    name: str
+    description: str
+    dataset: str
+    architecture: str
+    latent_dim: int
+    architecture_kwargs: dict = dataclasses.field(default_factory=dict)
+    objective: str = "elbo"
+    num_samples: int = 1
+    kl_warmup_steps: int = 0
+    epochs: int = 100
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-4
+    seed: int = 0
+    train_split: str = "train"
+
+
+PRESETS = {
+    config.name: config
+    for config in (
+        PresetConfig(
+            name="mnist_mlp_32",
+            description=(
+                "The classic VAE: MLP encoder and decoder (784-1024-512), "
+                "32-d latent, Bernoulli decoder, trained on the ELBO with "
+                "KL warm-up."
+            ),
+            dataset="mnist",
+            architecture="mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
+            latent_dim=32,
+            kl_warmup_steps=25 * 469,
+            epochs=500,
+            final_learning_rate=2e-5,
+        ),
+        PresetConfig(
+            name="mnist_mlp_2",
+            description=(
+                "A 2-d latent MLP VAE on MNIST, to look at: the latent plane "
+                "of digits."
+            ),
+            dataset="mnist",
+            architecture="mlp",
+            architecture_kwargs={"hidden": (512, 256)},
+            latent_dim=2,
+            epochs=100,
+        ),
+        PresetConfig(
+            name="fashion_mnist_mlp_32",
+            description=(
+                "The classic MLP VAE (784-1024-512, 32-d latent, Bernoulli "
+                "decoder, ELBO with KL warm-up) on Fashion-MNIST."
+            ),
+            dataset="fashion_mnist",
+            architecture="mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
+            latent_dim=32,
+            kl_warmup_steps=25 * 469,
+            epochs=200,
+            final_learning_rate=2e-5,
+        ),
+        PresetConfig(
+            name="mnist_conv",
+            description=(
+                "Convolutional encoder, MLP decoder (32-512-1024-784), 32-d "
+                "latent, trained with the IWAE objective (k=5) and KL "
+                "warm-up."
+            ),
+            dataset="mnist",
+            architecture="conv_mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
+            latent_dim=32,
+            objective="iwae",
+            num_samples=5,
+            kl_warmup_steps=20 * 469,
+            epochs=200,
+            final_learning_rate=2e-5,
+        ),
+        PresetConfig(
+            name="fashion_mnist_conv",
+            description=(
+                "Convolutional encoder, MLP decoder (32-512-1024-784), 32-d "
+                "latent, IWAE (k=5) with KL warm-up, on Fashion-MNIST."
+            ),
+            dataset="fashion_mnist",
+            architecture="conv_mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
+            latent_dim=32,
+            objective="iwae",
+            num_samples=5,
+            kl_warmup_steps=20 * 469,
+            epochs=200,
+            final_learning_rate=2e-5,
+        ),
+    )
+}
+
+
+def get_config(name):
+    """Returns the `PresetConfig` of a preset, or raises a clear error."""
+    if name not in PRESETS:
+        raise ValueError(
+            f"Unknown preset: {name!r}. Known presets: "
+            f"{', '.join(sorted(PRESETS))}"
+        )
+    return PRESETS[name]
