@@ -45,7 +45,14 @@ def evaluate(
         progress_path: str or None. Where to save the progress of the
             importance-sampling estimate after every step, so that the same
             call, stopped and started again, continues where it was (see
-            `VAE.log_likelihood`).
+            `VAE.log_likelihood`). Not on several processes.
+
+    On several processes (after `keras_vae.training.distributed.initialize`,
+    e.g. `keras-vae evaluate PRESET --coordinator ...`), each process
+    estimates the log-likelihoods of its share of the images, with exactly
+    the draws one process would give them, and every process returns the
+    same result as one process would (the ELBO terms, one quick pass, are
+    computed by each).
 
     Returns:
         A dict: `nll` (importance-weighted estimate of -log p(x)) and its
@@ -239,10 +246,29 @@ def _test_images(dataset, limit, num_samples, batch_size, seed, minimum=1):
 def _log_likelihood(
     vae, x, num_samples, batch_size, seed, verbose, progress_path
 ):
-    """Per-image `log p(x)`, and the seconds of earlier, resumed calls."""
+    """Per-image `log p(x)`, and the seconds of earlier, resumed calls;
+    shared between the processes of a multi-process run."""
+    from keras_vae.training import distributed
+
     weights_model = vae._importance_weights(
         num_samples, batch_size, samples_per_step=None, seed=seed
     )
+    shard = distributed.shard()
+    if shard is not None:
+        if progress_path is not None:
+            raise ValueError(
+                "`progress_path` saves the progress of one process; on "
+                f"{shard[1]} processes, evaluate without it. Received: "
+                f"progress_path={progress_path!r}"
+            )
+        rows, values = weights_model.log_likelihood(
+            vae._as_inputs(x),
+            num_samples,
+            batch_size=batch_size,
+            verbose=verbose if shard[0] == 0 else 0,
+            shard=shard,
+        )
+        return distributed.gather(rows, values, len(_images_of(x))), 0.0
     log_px = weights_model.log_likelihood(
         vae._as_inputs(x),  # The checks of `VAE.log_likelihood`.
         num_samples,
@@ -251,6 +277,11 @@ def _log_likelihood(
         progress_path=progress_path,
     )
     return log_px, weights_model.seconds_before
+
+
+def _images_of(x):
+    """The images of `x` or of a conditional model's `(x, labels)`."""
+    return x[0] if isinstance(x, tuple) else x
 
 
 def _standard_error(values):

@@ -17,8 +17,9 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 # Tests that do not depend on the backend run once, with the first backend,
 # torch (the quickest to start small models: it compiles nothing): the docs
 # site, its figures and generated pages, the docstring examples, the
-# data-set tests that never touch Keras, and the two-device test (it runs
-# its own TensorFlow process whatever the backend). The docs' code blocks
+# data-set tests that never touch Keras, the two-device test (it runs its
+# own TensorFlow process whatever the backend) and the two-process test
+# (its own JAX processes, whatever the backend). The docs' code blocks
 # run in full on the first backend too; on the others only the pages with a block written
 # for a particular backend (tests/docs/_blocks.py) run again. The zoo's
 # kill-and-resume run and the killed publishes go with jax, the zoo's
@@ -30,7 +31,7 @@ once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/datasets/test_datasets_cli.py tests/datasets/test_datasets_fetch.py
       tests/datasets/test_datasets_idx.py tests/datasets/test_datasets_real.py
       tests/datasets/test_datasets_tfds.py
-      tests/test_safety_distributed.py)
+      tests/test_safety_distributed.py tests/test_multiprocess.py)
 jax_only=(tests/zoo/test_train_resume.py tests/zoo/test_publish_killed.py)
 # Two workers, each taking whole files (module fixtures are built once).
 workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)

@@ -99,3 +99,25 @@ def test_standard_errors_are_sample_standard_errors(models):
     )
     one = evaluate(good, "mnist", num_samples=3, limit=1, verbose=0)
     assert one["nll_standard_error"] is None  # Not NaN: valid JSON.
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_shares_of_an_estimate_get_the_draws_of_the_whole(models, count):
+    """What each process of a sharded evaluation computes: its share of
+    the batches, with the noise the whole estimate gives them."""
+    good, _ = models
+    x, labels = keras_vae.datasets.load_binarized_test_set("mnist")
+    x = x[:250]  # Three batches of 100, 100 and 50; 3 passes of 20, 20, 10.
+    whole = good.log_likelihood(
+        x, num_samples=50, batch_size=100, samples_per_step=20, seed=3,
+        verbose=0,
+    )  # fmt: skip
+    got = np.full(len(x), np.nan)
+    for index in range(count):
+        model = good._importance_weights(50, 100, 20, 3)
+        rows, values = model.log_likelihood(
+            x, 50, 100, verbose=0, shard=(index, count)
+        )
+        assert rows.start % 100 == 0  # Whole batches.
+        got[rows] = values
+    np.testing.assert_array_equal(got, whole)

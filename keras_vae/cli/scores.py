@@ -36,15 +36,22 @@ def evaluate_command(args):
     ```
     """
     from keras_vae.evaluation import evaluate
+    from keras_vae.training import distributed
 
     metadata = _inspect_preset(args.preset)
     dataset = _dataset_of(metadata, args)
+    try:  # Before any computation: joins a run on several processes.
+        distributed.initialize_from(args)
+    except distributed.DistributedSettingsError as e:
+        raise CommandError(str(e)) from None
     vae = _load_checked(
         args.preset,
         metadata,
         lambda shape: _check_shape(args.preset, shape, dataset),
     )
     metrics = _estimate(evaluate, args, vae, dataset)
+    if not distributed.is_chief():
+        return 0  # Process 0 prints the result every process holds.
     metrics = {"preset": args.preset, **metrics}
     if args.json:
         print(json.dumps(metrics, indent=2))
@@ -170,6 +177,9 @@ def add_commands(commands):
     )
     _add_preset(p)
     _add_likelihood_options(p, num_samples=5000)
+    from keras_vae.training.distributed import add_arguments
+
+    add_arguments(p, "shares the test images")
     p.set_defaults(function=evaluate_command)
 
     p = commands.add_parser(

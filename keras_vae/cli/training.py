@@ -67,6 +67,12 @@ def train_command(args):
             f"{'both' if args.preset else 'neither'}. Received: PRESET="
             f"{args.preset!r}, --from-preset={args.from_preset!r}"
         )
+    from keras_vae.training import distributed
+
+    try:  # Before any computation: joins a run on several processes.
+        distributed.initialize_from(args)
+    except distributed.DistributedSettingsError as e:
+        raise CommandError(str(e)) from None
     if args.from_preset is not None:
         return _finetune(args)
     finetuning = {
@@ -286,4 +292,7 @@ def add_commands(commands):
         metavar="DIR",
         help="at the end, save the model as a preset in DIR (new or empty)",
     )
+    from keras_vae.training.distributed import add_arguments
+
+    add_arguments(p)
     p.set_defaults(function=train_command)

@@ -86,6 +86,7 @@ class ImportanceWeights(keras.Model):
         verbose="auto",
         progress_path=None,
         average=False,
+        shard=None,
     ):
         """Estimates `log p(x)` with `num_samples` samples per example.
 
@@ -101,10 +102,18 @@ class ImportanceWeights(keras.Model):
             average: bool. Average the log weights instead (the Monte Carlo
                 estimate of the ELBO, with `num_samples` draws); without
                 `progress_path`.
+            shard: `(index, count)` or None. Estimate only share `index` of
+                `count` (contiguous runs of whole batches), with exactly
+                the draws the whole estimate gives those examples; without
+                `progress_path` and `average`.
 
         Returns:
-            A float64 numpy array `(len(x),)`.
+            A float64 numpy array `(len(x),)`; with `shard`, `(rows,
+            values)`: the slice of the examples of the share, and their
+            estimates.
         """
+        if shard is not None:
+            return self._shard(x, num_samples, batch_size, verbose, shard)
         if average:
             return self._average(x, num_samples, batch_size, verbose)
         examples = len(x[0] if isinstance(x, tuple) else x)
@@ -150,6 +159,65 @@ class ImportanceWeights(keras.Model):
 
     seconds_before = 0.0
     """Wall time spent on the estimate by earlier, stopped calls."""
+
+    def _shard(self, x, num_samples, batch_size, verbose, shard):
+        """`log p(x)` of share `shard = (index, count)` of the examples.
+
+        The whole estimate draws its noise batch after batch, the seed
+        generator's state advancing by the same step at each batch: batch
+        `j` of pass `c` (of `samples_per_step` samples) starts from
+        `state_0 + (c * batches + j) * step`. A share sets that state
+        before each of its batches, so that its examples get the draws the
+        whole estimate gives them, whichever process computes them.
+        """
+        index, count = shard
+        examples = len(x[0] if isinstance(x, tuple) else x)
+        batches = math.ceil(examples / batch_size)
+        first = index * batches // count
+        last = (index + 1) * batches // count
+        rows = slice(first * batch_size, min(last * batch_size, examples))
+        state = self.sampler.seed_generator.state
+        start = np.asarray(keras.ops.convert_to_numpy(state.value))
+
+        def take(begin, end):
+            if isinstance(x, tuple):
+                return tuple(a[begin:end] for a in x)
+            return x[begin:end]
+
+        # The state's step per batch, from one batch (then restored).
+        self.predict(
+            take(0, min(batch_size, examples)),
+            batch_size=batch_size,
+            verbose=0,
+        )
+        step = np.asarray(keras.ops.convert_to_numpy(state.value)) - start
+        total = np.full((rows.stop - rows.start,), -np.inf)
+        passes = math.ceil(num_samples / self.samples_per_step)
+        progbar = None
+        if verbose not in (0, False):
+            progbar = keras.utils.Progbar(
+                passes * (last - first), unit_name="batch"
+            )
+        done = 0
+        for c in range(passes):
+            need = min(self.samples_per_step, num_samples - done)
+            for j in range(first, last):
+                state.assign(
+                    (start + (c * batches + j) * step).astype(start.dtype)
+                )
+                begin = j * batch_size
+                end = min(begin + batch_size, examples)
+                log_w = self.predict(
+                    take(begin, end), batch_size=batch_size, verbose=0
+                )
+                log_w = np.asarray(log_w[:, :need], dtype="float64")
+                local = slice(begin - rows.start, end - rows.start)
+                total[local] = np.logaddexp(total[local], _logsumexp(log_w))
+                if progbar is not None:
+                    progbar.add(1)
+            done += need
+        state.assign((start + passes * batches * step).astype(start.dtype))
+        return rows, total - math.log(num_samples)
 
     def _average(self, x, num_samples, batch_size, verbose):
         """The mean log weight per example over `num_samples` draws."""

@@ -16,6 +16,7 @@ import keras
 
 from keras_vae import _validation
 from keras_vae.training import configs
+from keras_vae.training import distributed
 from keras_vae.training import run as _run
 
 FINETUNED_SUFFIX = "_finetuned"
@@ -109,6 +110,7 @@ def finetune(
     verbose="auto",
     tensorboard=True,
     command=None,
+    distribute=False,
 ):
     """Continues training a preset on a data set of keras_vae, resumably.
 
@@ -140,6 +142,9 @@ def finetune(
         verbose: "auto", 0, 1 or 2. Keras progress bars.
         tensorboard: bool. Scalars and image grids in `<workdir>/logs`.
         command: str or None. The command recorded in `state.json`.
+        distribute: bool. Train data-parallel over every device (see
+            `keras_vae.training.run.distribution_scope`); implied on
+            several processes (`keras_vae.training.distributed`).
 
     Returns:
         The fine-tuned model (also in `<workdir>/checkpoint.keras`, with
@@ -224,8 +229,15 @@ def finetune(
             vae = with_kl_warmup(vae, kl_warmup_steps)
 
     def build(total_steps):
-        _run.compile_vae(vae, config, total_steps=total_steps)
-        return vae
+        model = vae
+        if distribute or distributed.process_count() > 1:
+            # Loaded again inside the distribution's scope, which lays
+            # its weights out on every device.
+            model = VAE.from_preset(preset)
+            if kl_warmup_steps is not None:
+                model = with_kl_warmup(model, kl_warmup_steps)
+        _run.compile_vae(model, config, total_steps=total_steps)
+        return model
 
     if command is None:
         command = (
@@ -243,6 +255,7 @@ def finetune(
         verbose=verbose,
         tensorboard=tensorboard,
         command=command,
+        distribute=distribute,
         settings={
             "from_preset": str(preset),
             "dataset": dataset,

@@ -28,6 +28,7 @@ import os
 import shlex
 import stat
 import sys
+import tempfile
 import threading
 import time
 
@@ -38,6 +39,7 @@ from keras_vae import _validation
 from keras_vae import datasets
 from keras_vae.callbacks import SampleGrid
 from keras_vae.training import configs
+from keras_vae.training import distributed
 from keras_vae.training.architectures import ARCHITECTURES
 from keras_vae.utils import atomic_write
 from keras_vae.utils._damaged import check_keras_file
@@ -91,7 +93,11 @@ def compile_vae(vae, config, total_steps):
 
 
 def epoch_dataset(config, epoch, split, batch_size):
-    """The training data of one epoch: its own seed, so resumes are exact."""
+    """The training data of one epoch: its own seed, so resumes are exact.
+
+    On several processes every process draws the same global batches and
+    `run` keeps its own share (`distributed.local_share`).
+    """
     return datasets.load_dataset(
         config.dataset,
         split,
@@ -183,7 +189,12 @@ def distribution_scope(distribute):
     if backend == "jax":
         devices = keras.distribution.list_devices()
         keras.distribution.set_distribution(
-            keras.distribution.DataParallel(devices=devices)
+            keras.distribution.DataParallel(
+                devices=devices,
+                # Several processes: each feeds its own share of every
+                # global batch (`epoch_dataset`).
+                auto_shard_dataset=distributed.process_count() == 1,
+            )
         )
         print(f"DataParallel over {len(devices)} devices")
         return contextlib.nullcontext()
@@ -550,7 +561,18 @@ def run(
             f"train on. Received: split={split!r}"
         )
 
-    os.makedirs(workdir, exist_ok=True)
+    # On several processes (`distributed.initialize`), every process trains
+    # (data-parallel) and process 0 alone writes the run's files.
+    chief = distributed.is_chief()
+    processes = distributed.process_count()
+    distribute = distribute or processes > 1
+
+    def save_state(state):
+        if chief:
+            write_state(workdir, state)
+
+    if chief:
+        os.makedirs(workdir, exist_ok=True)
     steps_per_epoch = math.ceil(num_train / config.batch_size)
     # The learning-rate schedule follows `epochs`, and the epochs done are
     # counted in steps of `split`: a run resumes with what it started with.
@@ -578,11 +600,13 @@ def run(
             _check_schedule(vae, epochs * steps_per_epoch, workdir, settings)
             done = int(keras.ops.convert_to_numpy(vae.optimizer.iterations))
             start = done // steps_per_epoch
+            distributed.same_everywhere(start, "the epochs done (checkpoint)")
             print(
                 f"Resuming {name} from {checkpoint}: epoch {start}/{epochs} "
                 "done."
             )
         else:
+            distributed.same_everywhere(0, "the epochs done (checkpoint)")
             vae = build(epochs * steps_per_epoch)
             start = 0
             print(
@@ -596,7 +620,7 @@ def run(
     if "settings" not in state:
         state["settings"] = settings
         if start:  # A run of an earlier zoo.train, its settings now known.
-            write_state(workdir, state)
+            save_state(state)
     if state.get("epochs_done", 0) != start:
         # Killed between the checkpoint and the state of an epoch: the
         # checkpoint is the truth (that epoch's log line is lost).
@@ -605,30 +629,39 @@ def run(
         state["epochs"] = kept
         state["wall_time_s"] = sum(e.get("seconds", 0.0) for e in kept)
         state["stopped_s"] = sum(e.get("stopped_s", 0.0) for e in kept)
-        write_state(workdir, state)
+        save_state(state)
     _record_machine(state)  # Once: it is written with every epoch's state.
     callbacks = []
-    if tensorboard:
+    if tensorboard and chief:
         # Scalars, and grids of prior samples and of 8 test images beside
         # their reconstructions, in `<workdir>/logs`.
-        test_images, _ = datasets.load_binarized_test_set(config.dataset)
-        callbacks = [
-            TensorBoardLog(os.path.join(workdir, "logs")),
-            SampleGrid(os.path.join(workdir, "logs"), inputs=test_images[:8]),
-        ]
+        callbacks = [TensorBoardLog(os.path.join(workdir, "logs"))]
+        if processes == 1:  # On several, drawing would need all of them.
+            test_images, _ = datasets.load_binarized_test_set(config.dataset)
+            logs = os.path.join(workdir, "logs")
+            callbacks.append(SampleGrid(logs, inputs=test_images[:8]))
     try:
         for epoch in range(start, epochs):
             began = time.monotonic()
             with PauseClock() as clock:
                 history = vae.fit(
-                    epoch_dataset(config, epoch, split, config.batch_size),
+                    distributed.local_share(
+                        epoch_dataset(config, epoch, split, config.batch_size),
+                        num_train,
+                        config.batch_size,
+                    ),
                     initial_epoch=epoch,
                     epochs=epoch + 1,
                     callbacks=callbacks,
                     shuffle=False,  # The data set shuffles itself by seed.
                     verbose=verbose,
                 )
-                save_checkpoint(vae, workdir)
+                if chief:
+                    save_checkpoint(vae, workdir)
+                else:  # Saving reads the weights with every process.
+                    with tempfile.TemporaryDirectory() as scratch:
+                        vae.save(os.path.join(scratch, CHECKPOINT))
+                distributed.barrier(f"epoch {epoch + 1} saved")
             # Time stopped (kill -STOP) is not training time.
             elapsed = time.monotonic() - began - clock.stopped
             logs = {k: float(v[-1]) for k, v in history.history.items()}
@@ -640,7 +673,7 @@ def run(
                 state["stopped_s"] = stopped
             state["epochs"].append(record)
             state["epochs_done"] = epoch + 1
-            write_state(workdir, state)
+            save_state(state)
     finally:
         for callback in callbacks:
             callback.close()
@@ -670,9 +703,14 @@ def main(argv=None):
         type=int,
         help="split the CPU into this many devices (to try --distribute)",
     )
+    distributed.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.virtual_devices:
         configure_virtual_devices(args.virtual_devices)
+    try:
+        distributed.initialize_from(args)
+    except distributed.DistributedSettingsError as e:
+        parser.error(str(e))
     try:
         train(
             args.preset,
