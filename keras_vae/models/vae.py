@@ -1377,7 +1377,14 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
                 `keras_vae.presets.DEFAULT_MAX_PARAMETERS` (10^8).
 
         Returns:
-            A `VAE`, ready to `sample`, `reconstruct`, `encode`...
+            A `VAE`, ready to `sample`, `reconstruct`, `encode`... It comes
+            back as it was published: uncompiled (no optimizer: compile it
+            to train it further), with its KL warm-up counter where
+            training left it, at the end (further training starts at the
+            full KL weight; `keras_vae.training.with_kl_warmup` restarts
+            it), and its metadata in `preset_metadata`. The tutorial
+            "Fine-tune a preset" and `keras_vae.training.finetune` continue
+            training it.
 
         Raises:
             keras_vae.presets.PresetError: the preset is unknown, damaged,
