@@ -19,6 +19,16 @@ Run one backend, or all three (each in its own process):
     python benchmarks/bench_training.py --backend all
 
 It prints a table and the ratio keras_vae / plain (target >= 0.97).
+
+`--model cvae` and `--model hvae` compare the families the same way:
+`keras_vae.ConditionalVAE` (labels one-hot inside the model, the networks
+of `ConditionalVAE.mlp` around the same MLP) against a plain-Keras CVAE
+fed one-hot labels, and `keras_vae.HierarchicalVAE` (two levels, 32 and
+16 dimensions, `hidden_units=256`) against a plain-Keras ladder VAE with
+the same layers, the same precision-weighted merge and the same closed-form
+KLs, written below:
+
+    python benchmarks/bench_training.py --backend all --model hvae
 """
 
 import argparse
@@ -87,6 +97,145 @@ def build_models(keras, keras_vae, latent_dim=32):
     return vae, plain
 
 
+def _gaussian_kl(keras, mean_q, log_var_q, mean_p=None, log_var_p=None):
+    """KL(N(mean_q, exp(log_var_q)) || N(mean_p, exp(log_var_p))), summed
+    over the last axis; N(0, I) when `mean_p` is None."""
+    ops = keras.ops
+    if mean_p is None:
+        mean_p = ops.zeros_like(mean_q)
+        log_var_p = ops.zeros_like(log_var_q)
+    kl = 0.5 * (
+        log_var_p
+        - log_var_q
+        + (ops.exp(log_var_q) + ops.square(mean_q - mean_p))
+        / ops.exp(log_var_p)
+        - 1.0
+    )
+    return ops.sum(kl, axis=-1)
+
+
+def build_cvae(keras, keras_vae, latent_dim=32, num_classes=10):
+    """keras_vae's CVAE, and plain Keras's: the same MLP, one-hot labels
+    concatenated to the image and to the code."""
+    ops = keras.ops
+    layers = keras.layers
+    cvae = keras_vae.ConditionalVAE.mlp(
+        (28, 28, 1),
+        latent_dim=latent_dim,
+        num_classes=num_classes,
+        hidden_units=(512, 256),
+        seed=0,
+    )
+    cvae.compile(optimizer="adam")
+
+    class Sampling(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(0)
+
+        def call(self, inputs):
+            mean, log_var = inputs
+            self.add_loss(ops.mean(_gaussian_kl(keras, mean, log_var)))
+            eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            return mean + ops.exp(0.5 * log_var) * eps
+
+    x_in = keras.Input((28, 28, 1))
+    c_in = keras.Input((num_classes,))
+    h = layers.Concatenate()([layers.Flatten()(x_in), c_in])
+    h = layers.Dense(512, activation="relu")(h)
+    h = layers.Dense(256, activation="relu")(h)
+    z = Sampling()([layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)])
+    h = layers.Concatenate()([z, c_in])
+    h = layers.Dense(256, activation="relu")(h)
+    h = layers.Dense(512, activation="relu")(h)
+    logits = layers.Reshape((28, 28, 1))(layers.Dense(784)(h))
+    plain = keras.Model([x_in, c_in], logits)
+    plain.compile(optimizer="adam", loss=_summed_bce(keras))
+    return cvae, plain
+
+
+def build_hvae(keras, keras_vae, dims=(32, 16), hidden=256):
+    """keras_vae's two-level ladder VAE, and the same in plain Keras."""
+    ops = keras.ops
+    layers = keras.layers
+
+    def encoder_body(inputs):
+        h = layers.Flatten()(inputs)
+        h = layers.Dense(512, activation="relu")(h)
+        return layers.Dense(256, activation="relu")(h)
+
+    def decoder_body(z):
+        h = layers.Dense(256, activation="relu")(z)
+        h = layers.Dense(512, activation="relu")(h)
+        return layers.Reshape((28, 28, 1))(layers.Dense(784)(h))
+
+    inputs = keras.Input((28, 28, 1))
+    encoder = keras.Model(inputs, encoder_body(inputs))
+    latent = keras.Input((dims[0],))
+    decoder = keras.Model(latent, decoder_body(latent))
+    hvae = keras_vae.HierarchicalVAE(
+        encoder, decoder, latent_dims=dims, hidden_units=hidden, seed=0
+    )
+    hvae.compile(optimizer="adam")
+
+    class Ladder(layers.Layer):
+        """Samples the top level, then the bottom one from the merge of its
+        bottom-up Gaussian and its conditional prior; adds both KLs."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(0)
+            self.top_down = layers.Dense(hidden, activation="elu")
+            self.prior_mean = layers.Dense(dims[0])
+            self.prior_log_var = layers.Dense(dims[0])
+
+        def sample(self, mean, log_var):
+            eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            return mean + ops.exp(0.5 * log_var) * eps
+
+        def call(self, inputs):
+            top_mean, top_log_var, bu_mean, bu_log_var = inputs
+            z_top = self.sample(top_mean, top_log_var)
+            h = self.top_down(z_top)
+            p_mean, p_log_var = self.prior_mean(h), self.prior_log_var(h)
+            precision_bu = ops.exp(-bu_log_var)
+            precision_p = ops.exp(-p_log_var)
+            log_var = -ops.log(precision_bu + precision_p)
+            mean = (bu_mean * precision_bu + p_mean * precision_p) * ops.exp(
+                log_var
+            )
+            kl = _gaussian_kl(keras, top_mean, top_log_var) + _gaussian_kl(
+                keras, mean, log_var, p_mean, p_log_var
+            )
+            self.add_loss(ops.mean(kl))
+            return self.sample(mean, log_var)
+
+    inputs = keras.Input((28, 28, 1))
+    d1 = encoder_body(inputs)
+    d2 = layers.Dense(hidden, activation="elu")(d1)
+    z1 = Ladder()(
+        [
+            layers.Dense(dims[1])(d2),
+            layers.Dense(dims[1])(d2),
+            layers.Dense(dims[0])(d1),
+            layers.Dense(dims[0])(d1),
+        ]
+    )
+    plain = keras.Model(inputs, decoder_body(z1))
+    plain.compile(optimizer="adam", loss=_summed_bce(keras))
+    return hvae, plain
+
+
+def _summed_bce(keras):
+    def reconstruction_loss(x, logits):
+        bce = keras.losses.binary_crossentropy(
+            x, logits, from_logits=True, axis=()
+        )
+        return keras.ops.sum(bce, axis=(1, 2, 3))
+
+    return reconstruction_loss
+
+
 def run_one_backend(args):
     import keras
     import numpy as np
@@ -96,15 +245,22 @@ def run_one_backend(args):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = (rng.random((args.num_examples, 28, 28, 1)) < 0.13).astype("float32")
-    vae, plain = build_models(keras, keras_vae)
-    fits = {
-        "keras_vae": lambda: vae.fit(
-            x, batch_size=args.batch_size, epochs=1, verbose=0
-        ),
-        "plain_keras": lambda: plain.fit(
-            x, x, batch_size=args.batch_size, epochs=1, verbose=0
-        ),
-    }
+    options = {"batch_size": args.batch_size, "epochs": 1, "verbose": 0}
+    if args.model == "cvae":
+        labels = rng.integers(0, 10, args.num_examples)
+        one_hot = np.eye(10, dtype="float32")[labels]
+        vae, plain = build_cvae(keras, keras_vae)
+        fits = {
+            "keras_vae": lambda: vae.fit((x, labels), **options),
+            "plain_keras": lambda: plain.fit([x, one_hot], x, **options),
+        }
+    else:
+        build = build_hvae if args.model == "hvae" else build_models
+        vae, plain = build(keras, keras_vae)
+        fits = {
+            "keras_vae": lambda: vae.fit(x, **options),
+            "plain_keras": lambda: plain.fit(x, x, **options),
+        }
     for fit in fits.values():  # Warm-up: compilation, caches.
         fit()
     times = {name: [] for name in fits}
@@ -113,7 +269,7 @@ def run_one_backend(args):
             start = time.perf_counter()
             fit()
             times[name].append(time.perf_counter() - start)
-    result = {"backend": keras.backend.backend()}
+    result = {"backend": keras.backend.backend(), "model": args.model}
     for name, values in times.items():
         result[name] = args.num_examples / statistics.median(values)
     # Each pair of neighbouring epochs ran under the same machine load: the
@@ -137,6 +293,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--num-examples", type=int, default=60_000)
+    parser.add_argument(
+        "--model",
+        default="vae",
+        choices=("vae", "cvae", "hvae"),
+        help="VAE, ConditionalVAE or HierarchicalVAE (default: vae)",
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -157,6 +319,7 @@ def main():
             command += ["--epochs", str(args.epochs)]
             command += ["--batch-size", str(args.batch_size)]
             command += ["--num-examples", str(args.num_examples)]
+            command += ["--model", args.model]
             env = {**os.environ, "KERAS_BACKEND": backend}
             env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
             output = subprocess.run(
@@ -167,8 +330,10 @@ def main():
             results.append(json.loads(line[-1][len("RESULT ") :]))
             print(f"  {backend}: done", file=sys.stderr)
 
+    model = {"vae": "VAE", "cvae": "ConditionalVAE", "hvae": "HierarchicalVAE"}
     print(
-        f"MLP VAE 784-512-256-(32), {args.num_examples} examples, batch "
+        f"{model[args.model]}: MLP 784-512-256-(32), {args.num_examples} "
+        f"examples, batch "
         f"{args.batch_size}, {args.epochs} alternating pairs of epochs after "
         "a warm-up; ratio: the median over the pairs (quartiles)"
     )
