@@ -12,6 +12,7 @@ from keras_vae import callbacks
 from keras_vae import datasets
 from keras_vae import distributions
 from keras_vae import evaluation
+from keras_vae import export
 from keras_vae import layers
 from keras_vae import likelihoods
 from keras_vae import losses
@@ -37,6 +38,7 @@ __all__ = [
     "datasets",
     "distributions",
     "evaluation",
+    "export",
     "layers",
     "likelihoods",
     "losses",

@@ -20,5 +20,5 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
       --index-url https://download.pytorch.org/whl/cpu
   fi
 fi
-"$PYTHON" -m pip install --quiet -e ".[jax,torch,test,docs]"
+"$PYTHON" -m pip install --quiet -e ".[jax,torch,test,docs,export]"
 echo "installed: $("$PYTHON" -c 'import keras, keras_vae; print("keras_vae", keras_vae.__version__, "keras", keras.__version__)')"

@@ -15,6 +15,7 @@ MODULES = [
     "keras_vae.datasets",
     "keras_vae.distributions",
     "keras_vae.evaluation",
+    "keras_vae.export",
     "keras_vae.layers",
     "keras_vae.likelihoods",
     "keras_vae.losses",

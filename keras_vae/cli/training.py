@@ -55,9 +55,12 @@ def train_command(args):
     ```python
     from keras_vae.cli import main
 
-    main(["train", "mnist_mlp_2", "--epochs", "1", "--workdir", "run"])
+    # One epoch of 512 images each: a quick try.
+    main(["train", "mnist_mlp_2", "--epochs", "1", "--split", "train[:512]",
+          "--workdir", "run"])
     main(["train", "--from-preset", "mnist_mlp_2", "--dataset",
-          "fashion_mnist", "--epochs", "1", "--workdir", "tuned"])
+          "fashion_mnist", "--split", "train[:512]", "--epochs", "1",
+          "--workdir", "tuned", "--save-preset", "my_preset"])
     ```
     """
     if (args.preset is None) == (args.from_preset is None):

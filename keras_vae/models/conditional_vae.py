@@ -228,10 +228,11 @@ class ConditionalVAE(VAE):
         if self.num_classes is None:
             return condition
         # A comparison, not `ops.one_hot`: torch cannot trace that one
-        # symbolically (Keras then warns).
+        # symbolically (Keras then warns). `arange` with its start: ONNX
+        # export on JAX (jax2onnx) takes no `stop=None`.
         labels = ops.reshape(ops.cast(condition, "int32"), (-1, 1))
         classes = ops.expand_dims(
-            ops.arange(self.num_classes, dtype="int32"), 0
+            ops.arange(0, self.num_classes, dtype="int32"), 0
         )
         return ops.cast(ops.equal(labels, classes), self.compute_dtype)
 

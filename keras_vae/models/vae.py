@@ -1471,6 +1471,44 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
 
         return _preset_io.save(self, directory, metadata=metadata)
 
+    def export(self, filepath, format="tf_saved_model", verbose=False):
+        """Exports the deterministic endpoints for serving.
+
+        `encode`, `decode` and `sample_from_noise` (noise as an input: no
+        random op in the graph), as a TF SavedModel (TensorFlow and JAX
+        backends) or ONNX files (every backend), into the new directory
+        `filepath`. See `keras_vae.export.export`.
+
+        Args:
+            filepath: str or path-like. The directory to create; it must
+                not exist.
+            format: str. `"tf_saved_model"` (default) or `"onnx"`.
+            verbose: bool. Print the converters' messages. Default False.
+
+        Returns:
+            The path written, a str.
+
+        Example:
+
+        ```python
+        import os
+        import tempfile
+
+        import keras
+        import keras_vae
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vae = keras_vae.VAE(encoder, decoder, latent_dim=2, seed=0)
+        path = vae.export(
+            os.path.join(tempfile.mkdtemp(), "vae_onnx"), format="onnx"
+        )  # encode.onnx, decode.onnx, sample_from_noise.onnx
+        ```
+        """
+        from keras_vae.export import export
+
+        return export(self, filepath, format=format, verbose=verbose)
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -746,6 +746,49 @@ class VQVAE(SeedStateMixin, keras.Model):
 
     score = log_likelihood
 
+    def export(self, filepath, format="tf_saved_model", verbose=False):
+        """Exports the deterministic endpoints for serving.
+
+        `encode` (data to code indices) and `decode` (code indices to the
+        mean of `p(x|z_q)`), as a TF SavedModel (TensorFlow and JAX
+        backends) or ONNX files (every backend), into the new directory
+        `filepath`. See `keras_vae.export.export`.
+
+        Args:
+            filepath: str or path-like. The directory to create; it must
+                not exist.
+            format: str. `"tf_saved_model"` (default) or `"onnx"`.
+            verbose: bool. Print the converters' messages. Default False.
+
+        Returns:
+            The path written, a str.
+
+        Example:
+
+        ```python
+        import os
+        import tempfile
+
+        import keras
+        import keras_vae
+
+        import numpy as np
+
+        encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+        decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(6)])
+        vqvae = keras_vae.VQVAE(
+            encoder, decoder, num_embeddings=8, embedding_dim=2, seed=0
+        )
+        vqvae.encode(np.random.rand(4, 6).astype("float32"))  # builds it
+        path = vqvae.export(
+            os.path.join(tempfile.mkdtemp(), "vqvae_onnx"), format="onnx"
+        )  # encode.onnx, decode.onnx
+        ```
+        """
+        from keras_vae.export import export
+
+        return export(self, filepath, format=format, verbose=verbose)
+
     def get_config(self):
         config = super().get_config()
         quantizer = self.quantizer

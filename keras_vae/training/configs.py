@@ -29,6 +29,18 @@ class PresetConfig:
         final_learning_rate: float. Reached by cosine decay at the end.
         seed: int. Seed of the weights, the noise and the data order.
         train_split: str. Split trained on.
+
+    Example:
+
+    ```python
+    import dataclasses
+
+    from keras_vae.training import get_config
+
+    config = get_config("mnist_mlp_32")
+    print(config.latent_dim, config.epochs, config.objective)
+    quick = dataclasses.replace(config, name="quick", epochs=2)
+    ```
     """
 
     name: str
@@ -130,7 +142,28 @@ PRESETS = {
 
 
 def get_config(name):
-    """Returns the `PresetConfig` of a preset, or raises a clear error."""
+    """Returns the `PresetConfig` of a preset, or raises a clear error.
+
+    Args:
+        name: str. A preset of the zoo, a key of `PRESETS`.
+
+    Returns:
+        The preset's `PresetConfig`.
+
+    Raises:
+        ValueError: `name` is not a preset of the zoo (the message lists
+            them).
+
+    Example:
+
+    ```python
+    from keras_vae.training import PRESETS, get_config
+
+    print(sorted(PRESETS))
+    config = get_config("fashion_mnist_conv")
+    print(config.dataset, config.architecture)
+    ```
+    """
     if name not in PRESETS:
         raise ValueError(
             f"Unknown preset: {name!r}. Known presets: "

@@ -58,6 +58,14 @@ def default_workdir(name):
     """`$KERAS_VAE_RUNS_DIR/<name>`, default `~/.cache/keras_vae/runs/<name>`.
 
     Outside the repository on purpose: a fresh clone keeps the runs.
+
+    Example:
+
+    ```python
+    from keras_vae.training import default_workdir
+
+    print(default_workdir("mnist_mlp_32"))  # ~/.cache/keras_vae/runs/...
+    ```
     """
     root = os.environ.get(RUNS_DIR_ENV) or os.path.join(
         os.path.expanduser("~"), ".cache", "keras_vae", "runs"
@@ -476,6 +484,25 @@ def train(
 
     Returns:
         The trained `keras_vae.VAE`.
+
+    Raises:
+        RunSettingsError: bad settings, or settings that differ from those
+            the run in `workdir` started with.
+        RunFileError: a damaged checkpoint or `state.json`.
+
+    Example:
+
+    ```python
+    import tempfile
+
+    from keras_vae.training import train
+
+    # Two epochs of mnist_mlp_2's recipe on 512 images; the same call
+    # again resumes (here: finds the run done).
+    workdir = tempfile.mkdtemp()
+    vae = train("mnist_mlp_2", workdir=workdir, epochs=2,
+                split="train[:512]", tensorboard=False, verbose=0)
+    ```
     """
     config = configs.get_config(name)
 

@@ -33,6 +33,13 @@ MODULES = (
     "keras_vae.utils.environment",
     "keras_vae.testing",
     "keras_vae.cli",
+    "keras_vae.cli.catalog",
+    "keras_vae.cli.images",
+    "keras_vae.cli.scores",
+    "keras_vae.cli.training",
+    "keras_vae.training",
+    "keras_vae.training.distributed",
+    "keras_vae.export",
 )
 
 
