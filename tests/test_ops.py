@@ -128,3 +128,19 @@ def test_float32_under_bfloat16_inputs():
         ops.normal_log_prob(x, x, x),
     ):
         assert dtype_name(value) == "float32"
+
+
+def test_softplus_matches_numpy_far_into_both_tails():
+    x = np.array([-200.0, -30.0, -1.0, 0.0, 1e-8, 1.0, 30.0, 200.0], "float32")
+    expected = np.logaddexp(0.0, x.astype("float64"))
+    got = to_numpy(ops.softplus(x))
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-30)
+    assert np.all(np.isfinite(got))
+
+
+def test_softplus_gradient_is_the_sigmoid_at_zero_too():
+    x = np.array([-5.0, -0.5, 0.0, 0.5, 5.0], "float32")
+    from test_distributions import gradient
+
+    got = gradient(ops.softplus, x)
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-x)), rtol=1e-6)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_vae import ops as vae_ops
 from keras_vae.distributions.distribution import Distribution
 from keras_vae.distributions.distribution import float32
 
@@ -52,4 +53,4 @@ class Bernoulli(Distribution):
         return ops.cast(ops.less(uniform, self.probs()), "float32")
 
     def _log_prob_elements(self, x):
-        return float32(x) * self.logits - ops.softplus(self.logits)
+        return float32(x) * self.logits - vae_ops.softplus(self.logits)
