@@ -161,6 +161,21 @@ def test_fit_reports_the_extra_term_and_adds_it_to_the_loss(
 
 
 @pytest.mark.parametrize("objective", ["beta_tcvae", "mmd"])
+def test_fit_on_a_dataset_of_unknown_batch_size(objective):
+    """A `tf.data` pipeline's batch size is unknown while TensorFlow traces
+    the step: MMD then draws as many prior samples as the batch has rows,
+    a size known only when the graph runs (it raised a ValueError)."""
+    import tensorflow as tf
+
+    vae = _vae(objective)
+    vae.compile(optimizer="adam")
+    x = _data(40)
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)  # 16, 16, 8.
+    logs = vae.fit(dataset, epochs=2, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+
+
+@pytest.mark.parametrize("objective", ["beta_tcvae", "mmd"])
 def test_run_vae_test(objective):
     encoder = keras.Sequential(
         [keras.Input((6,)), keras.layers.Dense(16, activation="tanh")]

@@ -32,18 +32,27 @@ def check_event_ndims(event_ndims, value_ndim=None):
     return event_ndims
 
 
+def _is_size(d):
+    """An int > 0, or a scalar integer tensor: a size known only when the
+    graph runs (`ops.shape(x)[0]` in a TensorFlow graph of unknown batch
+    size)."""
+    if isinstance(d, bool):
+        return False
+    if isinstance(d, int):
+        return d > 0
+    dtype = str(getattr(d, "dtype", ""))
+    return "int" in dtype and len(getattr(d, "shape", (0,))) == 0
+
+
 def sample_shape_of(sample_shape):
-    """`sample_shape` as a tuple of ints (an int `n` is `(n,)`)."""
-    if isinstance(sample_shape, int) and not isinstance(sample_shape, bool):
+    """`sample_shape` as a tuple of sizes (an int `n` is `(n,)`)."""
+    if _is_size(sample_shape):
         sample_shape = (sample_shape,)
     try:
         shape = tuple(sample_shape)
     except TypeError:
         shape = None
-    if shape is None or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0
-        for d in shape
-    ):
+    if shape is None or not all(_is_size(d) for d in shape):
         raise ValueError(
             "`sample_shape` must be an int > 0 or a tuple of them. "
             f"Received: sample_shape={sample_shape!r}"
