@@ -19,7 +19,9 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 # site, its figures and generated pages, the docstring examples, the
 # data-set tests that never touch Keras, the two-device test (it runs its
 # own TensorFlow process whatever the backend) and the two-process test
-# (its own JAX processes, whatever the backend). The docs' code blocks
+# (its own JAX processes, whatever the backend). The docs' examples that
+# train a VAE are trained on real MNIST on jax, the quickest here
+# (tests/docs/test_training_examples.py). The docs' code blocks
 # run in full on the first backend too; on the others only the pages with a block written
 # for a particular backend (tests/docs/_blocks.py) run again. The zoo's
 # kill-and-resume run and the killed publishes go with jax, the zoo's
@@ -31,7 +33,9 @@ once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/datasets/test_datasets_cli.py tests/datasets/test_datasets_fetch.py
       tests/datasets/test_datasets_idx.py tests/datasets/test_datasets_real.py
       tests/datasets/test_datasets_tfds.py
-      tests/test_safety_distributed.py tests/test_multiprocess.py)
+      tests/test_safety_distributed.py tests/test_multiprocess.py
+      tests/docs/test_api_pages.py tests/docs/test_concept_claims.py
+      tests/docs/test_finetune_page.py)
 jax_only=(tests/zoo/test_train_resume.py tests/zoo/test_publish_killed.py)
 # Two workers, each taking whole files (module fixtures are built once).
 workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)

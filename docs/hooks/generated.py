@@ -8,6 +8,9 @@ leave, so that the site never drifts from what it documents:
   `keras_vae/presets/<name>/metadata.json`, with the preset's own
   `samples.png`, `reconstructions.png` and `latent_plane.png` copied into
   the site.
+- `<!-- zoo:run-notes -->` (docs/maintainers.md): what the zoo page leaves
+  out, for maintainers: the time each preset's run was stopped and the
+  notes of its run.
 - `<!-- benchmarks:nll -->` (docs/benchmarks.md): test NLLs of the MNIST
   presets beside published results.
 - `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->`,
@@ -131,9 +134,12 @@ def _architecture(metadata):
     if architecture == "mlp" and hidden:
         return "MLP " + "-".join(str(h) for h in [784, *hidden])
     if architecture == "conv_mlp" and hidden:
-        decoder = "-".join(str(h) for h in [*reversed(hidden), 784])
-        return f"conv encoder, MLP decoder {decoder}"
-    return {"conv": "convolutional"}.get(architecture, architecture)
+        widths = [metadata.get("latent_dim"), *reversed(hidden), 784]
+        decoder = "-".join(str(h) for h in widths if h)
+        return f"convolutional encoder, MLP decoder {decoder}"
+    return {"conv": "convolutional encoder and decoder"}.get(
+        architecture, architecture
+    )
 
 
 def _dataset(name):
@@ -168,9 +174,10 @@ def zoo_table(presets, image_prefix=ZOO_URL):
         name = metadata["name"]
         metrics = metadata.get("metrics", {})
         images = _images(metadata)
+        # Half the image's 484 pixels: each digit near its 28 pixels.
         thumbnail = (
             f"![samples of {name}]({image_prefix}/{name}/samples.png)"
-            '{ width="110" loading="eager" }'
+            '{ .zoo-thumbnail width="242" loading="eager" }'
             if "samples.png" in images
             else "—"
         )
@@ -248,11 +255,8 @@ def zoo_details(presets, image_prefix=ZOO_URL):
                     f"backend, {training.get('hardware', '?')}",
                 )
             )
-        if training.get("stopped_s"):
-            stopped = training["stopped_s"] / 60
-            facts.append(("Not counted", f"{stopped:.0f} min while stopped"))
-        for note in training.get("notes", []):
-            facts.append(("Note", note))
+        # Stopped time and the run's notes are for maintainers:
+        # zoo_run_notes, on their page.
         facts.append(
             (
                 "Evaluated with",
@@ -293,6 +297,28 @@ def zoo_details(presets, image_prefix=ZOO_URL):
             ]
         sections.append("\n".join(lines))
     return "\n".join(sections)
+
+
+def zoo_run_notes(presets):
+    """For maintainers: each preset's stopped time and run notes."""
+    lines = []
+    for metadata in presets:
+        training = metadata.get("training", {})
+        facts = []
+        if training.get("stopped_s"):
+            stopped = training["stopped_s"] / 60
+            facts.append(
+                f"Not counted: {stopped:.0f} min while stopped "
+                "(`training.stopped_s`)."
+            )
+        facts += list(training.get("notes") or [])
+        if facts:
+            name = metadata["name"]
+            lines.append(f"- [`{name}`](zoo.md#{name}):")
+            lines += [f"    - {fact}" for fact in facts]
+    if not lines:
+        return "No published preset has stopped time or notes.\n"
+    return "\n".join(lines) + "\n"
 
 
 def nll_table(presets):
@@ -599,10 +625,7 @@ def anomaly_table(benchmarks):
 
 def finetune_table(benchmarks):
     def row(r):
-        return (
-            f"| {r['model']} | {r['fashion_mnist']:.2f} | {r['mnist']:.2f} "
-            f"| {r['seconds']:.0f} |"
-        )
+        return f"| {r['model']} | {r['fashion_mnist']:.2f} | {r['mnist']:.2f} |"
 
     entry = benchmarks.get("finetune", {})
     if entry.get("results"):
@@ -622,7 +645,7 @@ def finetune_table(benchmarks):
         {"finetune": entry},
         "finetune",
         "python benchmarks/finetune.py",
-        "| Model | Fashion-MNIST test NLL | MNIST test NLL | Training, s |",
+        "| Model | Fashion-MNIST test NLL | MNIST test NLL |",
         row,
     )
 
@@ -733,6 +756,7 @@ def on_page_markdown(markdown, page, config, files):
         presets = read_presets(presets_dir(root))
         replacements["<!-- zoo:table -->"] = lambda: zoo_table(presets)
         replacements["<!-- zoo:details -->"] = lambda: zoo_details(presets)
+        replacements["<!-- zoo:run-notes -->"] = lambda: zoo_run_notes(presets)
         replacements["<!-- benchmarks:nll -->"] = lambda: nll_table(presets)
     if "<!-- benchmarks:" in markdown:
         benchmarks = read_json(os.path.join(docs, "benchmarks.json"), {})

@@ -127,8 +127,12 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
     )
     outputs = keras.layers.Dense(16)(z)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer="adam", loss="mse")  # + KL, via add_loss
-    model.fit(np.random.rand(64, 16), np.random.rand(64, 16), verbose=0)
+    # -log p(x|z) summed over the 16 values, like the KL over the latent
+    # dimensions ("mse" would average them: see keras_vae.losses).
+    loss = keras_vae.losses.NegativeLogLikelihood("gaussian")
+    model.compile(optimizer="adam", loss=loss)  # + KL, via add_loss
+    x = np.random.rand(64, 16).astype("float32")
+    model.fit(x, x, verbose=0)
     ```
 
     With a learnable prior (its weights become the layer's):

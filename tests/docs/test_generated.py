@@ -44,8 +44,11 @@ def test_zoo_with_presets(tmp_path):
     assert "zoo/fake_mlp_2/latent_plane.png" in details
     assert "zoo/fake_mlp_32/latent_plane.png" not in details
     assert "`python -m zoo.train fake_mlp_32`" in details
-    assert "- **Not counted**: 30 min while stopped" in details
-    assert "- **Note**: Epoch 3 includes a pause." in details
+    # Stopped time and run notes are for maintainers, not on the zoo page.
+    assert "stopped" not in details and "pause" not in details
+    notes = hook.zoo_run_notes(presets)
+    assert "Not counted: 30 min while stopped" in notes
+    assert "    - Epoch 3 includes a pause." in notes
     assert 'keras_vae.VAE.from_preset("fake_mlp_2")' in details
     nll = hook.nll_table(presets)
     assert "zoo.md#fake_mlp_2" in nll
