@@ -7,11 +7,11 @@
 
 Each figure is drawn from the presets of `keras_vae/presets/` (the 2-d
 latent `mnist_mlp_2` for the pictures of the latent plane, `mnist_mlp_32`
-and the convolutional presets for samples, reconstructions and likelihoods)
-and written to `docs/figures/<figure>.png`, with one line per figure in
-`docs/figures/figures.json` saying what made it. The documentation's hook
-turns that line into the figure's caption, so a page always says which
-model drew its figures.
+and the convolutional-encoder presets for samples, reconstructions and
+likelihoods) and written to `docs/figures/<figure>.png`, with one line per
+figure in `docs/figures/figures.json` saying what made it. The
+documentation's hook turns that line into the figure's caption, so a page
+always says which model drew its figures.
 
 Where a figure's preset is not published yet the script says so and skips
 the figure, leaving any previous version in place. With `--quick` it draws
