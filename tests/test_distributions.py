@@ -759,3 +759,31 @@ def test_kl_monte_carlo_fallback_matches_quadrature():
     within(estimate, kl, np.sqrt((second - kl**2) / n))
     again = distributions.kl_divergence(q, p, seed=0, num_samples=n)
     np.testing.assert_array_equal(to_numpy(again), estimate)
+
+
+@pytest.mark.parametrize("family", ["bernoulli", "normal", "poisson"])
+def test_image_events_broadcast_against_sample_axes(family):
+    """`log_prob` of a batch of images `(B, 4, 3, 1)` under parameters with
+    sample axes `(k, B, 4, 3, 1)` (how a VAE scores `k` draws), summed over
+    the three event axes (flattened into one inside), against scipy."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    k, b, event = 3, 2, (4, 3, 1)
+    param = rng.normal(size=(k, b) + event).astype("float32")
+    if family == "bernoulli":
+        x = (rng.random((b,) + event) > 0.5).astype("float32")
+        dist = distributions.Bernoulli(param, event_ndims=3)
+        expected = stats.bernoulli(1 / (1 + np.exp(-param))).logpmf(x)
+    elif family == "normal":
+        x = rng.normal(size=(b,) + event).astype("float32")
+        log_var = 0.3 * param
+        dist = distributions.Normal.from_log_var(param, log_var, event_ndims=3)
+        expected = stats.norm(param, np.exp(0.5 * log_var)).logpdf(x)
+    else:
+        x = rng.poisson(2.0, size=(b,) + event).astype("float32")
+        dist = distributions.Poisson(param, event_ndims=3)
+        expected = stats.poisson(np.exp(param)).logpmf(x)
+    got = to_numpy(dist.log_prob(x))
+    assert got.shape == (k, b)
+    np.testing.assert_allclose(got, expected.sum(axis=(2, 3, 4)), rtol=1e-5)

@@ -40,6 +40,8 @@ class Bernoulli(Distribution):
     def batch_event_shape(self):
         return tuple(self.logits.shape)
 
+    _ELEMENTWISE = ("logits",)
+
     def probs(self):
         """The probability of each value being 1."""
         return ops.sigmoid(self.logits)

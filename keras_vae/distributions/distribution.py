@@ -1,5 +1,8 @@
 """The base class of keras_vae's distributions."""
 
+import copy
+import math
+
 from keras import ops
 
 
@@ -14,6 +17,18 @@ def sum_events(values, event_ndims):
         return values
     ndim = len(values.shape)
     return ops.sum(values, axis=tuple(range(ndim - event_ndims, ndim)))
+
+
+def _flatten_events(values, event_ndims):
+    """`values` with its trailing `event_ndims` axes (of known sizes)
+    flattened into one."""
+    shape = tuple(values.shape)
+    lead = list(shape[: len(shape) - event_ndims])
+    if None in lead:  # A batch size known only when the graph runs.
+        dynamic = ops.shape(values)
+        lead = [dynamic[i] if d is None else d for i, d in enumerate(lead)]
+    size = math.prod(shape[len(shape) - event_ndims :])
+    return ops.reshape(values, tuple(lead) + (size,))
 
 
 def check_event_ndims(event_ndims, value_ndim=None):
@@ -135,8 +150,43 @@ class Distribution:
     def _log_prob_elements(self, x):
         raise NotImplementedError
 
+    _ELEMENTWISE = ()
+    """The attributes holding one parameter per element of an event (e.g.
+    `("logits",)`), in a distribution whose log-density is a sum over the
+    elements. `log_prob` then flattens the event axes into one first:
+    XLA on the CPU sums an image's `(28, 28, 1)` axes of a `(k, B, 28, 28,
+    1)` tensor several times slower than one axis of 784 (a likelihood's
+    log-density took longer than the decoder's matmuls)."""
+
     def _log_prob(self, x):
-        return sum_events(self._log_prob_elements(x), self.event_ndims)
+        flat = self._flattened()
+        if flat is None:
+            return sum_events(self._log_prob_elements(x), self.event_ndims)
+        x = ops.convert_to_tensor(x)
+        if len(x.shape) < self.event_ndims:
+            return sum_events(self._log_prob_elements(x), self.event_ndims)
+        return ops.sum(
+            flat._log_prob_elements(_flatten_events(x, self.event_ndims)), -1
+        )
+
+    def _flattened(self):
+        """A copy with the event axes of its parameters flattened into one,
+        or None (an event of one axis, or parameters that do not all span
+        the event axes)."""
+        n = self.event_ndims
+        if n < 2 or not self._ELEMENTWISE:
+            return None
+        values = [getattr(self, name) for name in self._ELEMENTWISE]
+        if any(
+            len(v.shape) < n or None in tuple(v.shape[len(v.shape) - n :])
+            for v in values
+        ):
+            return None
+        flat = copy.copy(self)
+        for name, value in zip(self._ELEMENTWISE, values):
+            setattr(flat, name, _flatten_events(value, n))
+        flat.event_ndims = 1
+        return flat
 
     def mean(self):
         """The mean, shaped `batch_shape + event_shape`, float32."""
@@ -205,4 +255,3 @@ class Distribution:
             f"<{type(self).__name__} batch_shape={self.batch_shape} "
             f"event_shape={self.event_shape}>"
         )
-

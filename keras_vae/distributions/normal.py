@@ -75,6 +75,8 @@ class Normal(Distribution):
     def batch_event_shape(self):
         return tuple(self.loc.shape)
 
+    _ELEMENTWISE = ("loc", "log_var")
+
     def stddev(self):
         """The standard deviations, float32."""
         return ops.exp(0.5 * self.log_var)

@@ -167,6 +167,8 @@ class Poisson(Distribution):
         """The variances (equal to the rates), float32."""
         return self.rate()
 
+    _ELEMENTWISE = ("log_rate",)
+
     def mode(self):
         """The most probable count, `floor(rate)`, int32."""
         return ops.cast(ops.floor(self.rate()), "int32")
