@@ -29,6 +29,15 @@ the same layers, the same precision-weighted merge and the same closed-form
 KLs, written below:
 
     python benchmarks/bench_training.py --backend all --model hvae
+
+`--policy mixed_bfloat16` measures mixed precision instead: the same
+keras_vae VAE built under float32 and under the policy, from the same
+initial weights, trained on the same MNIST images (binarized once),
+alternating epochs; it prints the speed-up (median over
+the pairs of float32 time / mixed time) and each model's loss on its last
+epoch and on 2,000 test images (the negative ELBO, nats per image):
+
+    python benchmarks/bench_training.py --backend all --policy mixed_bfloat16
 """
 
 import argparse
@@ -42,7 +51,7 @@ import time
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def build_models(keras, keras_vae, latent_dim=32):
+def build_models(keras, keras_vae, latent_dim=32, with_plain=True):
     from keras import ops
 
     def encoder_body(inputs):
@@ -63,6 +72,8 @@ def build_models(keras, keras_vae, latent_dim=32):
     decoder = keras.Model(latent, decoder_body(latent))
     vae = keras_vae.VAE(encoder, decoder, latent_dim=latent_dim, seed=0)
     vae.compile(optimizer="adam")
+    if not with_plain:
+        return vae, None
 
     # Plain Keras, as in the Keras VAE example.
     class Sampling(keras.layers.Layer):
@@ -236,11 +247,70 @@ def _summed_bce(keras):
     return reconstruction_loss
 
 
+def run_policy(args):
+    """float32 against `args.policy`, alternating epochs."""
+    import keras
+    import numpy as np
+
+    import keras_vae
+
+    # Real images here: the losses are compared, not only the speed.
+    rng = np.random.default_rng(0)
+    x, _ = keras_vae.datasets.load("mnist", f"train[:{args.num_examples}]")
+    x = (rng.random(x.shape) < x).astype("float32")
+    held_out = keras_vae.datasets.load_binarized_test_set("mnist")[0][:2000]
+    models = {}
+    for policy in ("float32", args.policy):
+        keras.config.set_dtype_policy(policy)
+        try:
+            keras.utils.set_random_seed(0)  # The same initial weights.
+            models[policy], _ = build_models(keras, keras_vae, with_plain=False)
+        finally:
+            keras.config.set_dtype_policy("float32")
+    options = {"batch_size": args.batch_size, "epochs": 1, "verbose": 0}
+    for model in models.values():  # Warm-up: compilation, caches.
+        model.fit(x[: args.batch_size * 4], **options)
+    times = {policy: [] for policy in models}
+    losses = {}
+    for _ in range(args.epochs):
+        for policy, model in models.items():
+            start = time.perf_counter()
+            history = model.fit(x, **options)
+            times[policy].append(time.perf_counter() - start)
+            losses[policy] = float(history.history["loss"][-1])
+    ratios = sorted(
+        base / mixed for base, mixed in zip(*(times[p] for p in models))
+    )
+    result = {
+        "backend": keras.backend.backend(),
+        "policy": args.policy,
+        "speedup": statistics.median(ratios),
+        "pairs": len(ratios),
+    }
+    if len(ratios) >= 4:
+        quartiles = statistics.quantiles(ratios, n=4)
+        result["speedup_quartiles"] = [quartiles[0], quartiles[2]]
+    for policy, model in models.items():
+        key = "float32" if policy == "float32" else "mixed"
+        result[f"{key}_samples_per_second"] = args.num_examples / (
+            statistics.median(times[policy])
+        )
+        result[f"{key}_last_epoch_loss"] = losses[policy]
+        logs = model.evaluate(
+            held_out, batch_size=500, verbose=0, return_dict=True
+        )
+        result[f"{key}_held_out_loss"] = -float(logs["elbo"])
+    return result
+
+
 def run_one_backend(args):
     import keras
     import numpy as np
 
     import keras_vae
+
+    if args.policy:
+        return run_policy(args)
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -299,6 +369,16 @@ def main():
         choices=("vae", "cvae", "hvae"),
         help="VAE, ConditionalVAE or HierarchicalVAE (default: vae)",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the results into docs/benchmarks.json",
+    )
+    parser.add_argument(
+        "--policy",
+        choices=("mixed_bfloat16", "mixed_float16"),
+        help="compare float32 with this dtype policy instead",
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -320,6 +400,8 @@ def main():
             command += ["--batch-size", str(args.batch_size)]
             command += ["--num-examples", str(args.num_examples)]
             command += ["--model", args.model]
+            if args.policy:
+                command += ["--policy", args.policy]
             env = {**os.environ, "KERAS_BACKEND": backend}
             env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
             output = subprocess.run(
@@ -330,6 +412,25 @@ def main():
             results.append(json.loads(line[-1][len("RESULT ") :]))
             print(f"  {backend}: done", file=sys.stderr)
 
+    if args.policy:
+        print(
+            f"VAE MLP 784-512-256-(32), float32 against {args.policy}, "
+            f"{args.num_examples} examples, batch {args.batch_size}, "
+            f"{args.epochs} alternating pairs of epochs"
+        )
+        for r in results:
+            spread = r.get("speedup_quartiles")
+            spread = f" ({spread[0]:.2f}-{spread[1]:.2f})" if spread else ""
+            print(
+                f"{r['backend']:<12} speed-up {r['speedup']:.2f}x{spread}; "
+                f"loss, last epoch: float32 {r['float32_last_epoch_loss']:.2f}"
+                f", mixed {r['mixed_last_epoch_loss']:.2f}; held out: "
+                f"float32 {r['float32_held_out_loss']:.2f}, mixed "
+                f"{r['mixed_held_out_loss']:.2f}"
+            )
+        if args.record:
+            _record("mixed_precision", args, results, ("backend",))
+        return
     model = {"vae": "VAE", "cvae": "ConditionalVAE", "hvae": "HierarchicalVAE"}
     print(
         f"{model[args.model]}: MLP 784-512-256-(32), {args.num_examples} "
@@ -345,6 +446,29 @@ def main():
             f"{r['backend']:<12}{r['keras_vae']:>10.0f} s/s"
             f"{r['plain_keras']:>10.0f} s/s{r['ratio']:>8.3f}{spread}"
         )
+    if args.record and args.model != "vae":
+        _record("family_throughput", args, results, ("model", "backend"))
+
+
+def _record(key, args, results, identity):
+    """Merges `results` into `docs/benchmarks.json[key]`: a row replaces
+    the row of the same `identity` fields (model, backend)."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+    from benchmarks._record import record_benchmark
+
+    with open(os.path.join("docs", "benchmarks.json")) as f:
+        rows = json.load(f).get(key, {}).get("results", [])
+    ids = {tuple(r[k] for k in identity) for r in results}
+    rows = [r for r in rows if tuple(r.get(k) for k in identity) not in ids]
+    command = ["python benchmarks/bench_training.py --backend", args.backend]
+    command += [f"--epochs {args.epochs} --num-examples {args.num_examples}"]
+    command += [f"--policy {args.policy}" if args.policy else ""]
+    command += [f"--model {args.model}" if args.model != "vae" else ""]
+    record_benchmark(
+        key,
+        " ".join(c for c in command if c),
+        results=rows + list(results),
+    )
 
 
 if __name__ == "__main__":

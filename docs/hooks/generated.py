@@ -16,8 +16,9 @@ leave, so that the site never drifts from what it documents:
 - `<!-- benchmarks:throughput -->`, `<!-- benchmarks:likelihood -->`,
   `<!-- benchmarks:pythae -->`, `<!-- benchmarks:datasets -->`,
   `<!-- benchmarks:priors -->`, `<!-- benchmarks:cvae -->`,
-  `<!-- benchmarks:family -->`, `<!-- benchmarks:anomaly -->` and
-  `<!-- benchmarks:finetune -->`: tables
+  `<!-- benchmarks:family -->`, `<!-- benchmarks:anomaly -->`,
+  `<!-- benchmarks:finetune -->`, `<!-- benchmarks:family_throughput -->`
+  and `<!-- benchmarks:mixed_precision -->`: tables
   from `docs/benchmarks.json`, which the benchmark scripts' results are
   copied into.
 - `<!-- figure: NAME -->`, right under a figure: its caption, from
@@ -413,17 +414,79 @@ def throughput_table(benchmarks):
 
 
 def likelihood_table(benchmarks):
+    def row(r):
+        if "ratio_to_matmul_limit" not in r:  # An entry of earlier versions.
+            return (
+                f"| {r['backend']} | {r['batch_size']} "
+                f"| {r['samples_per_step']} | {r['rows_per_second']:,.0f} "
+                "| | | "
+                f"| {r['full_eval_minutes']:.0f} min |"
+            )
+        default = " (default)" if r.get("default") else ""
+        return (
+            f"| {r['backend']} | {r['batch_size']} "
+            f"| {r['samples_per_step']}{default} "
+            f"| {r['rows_per_second']:,.0f} | {r['gflops']} "
+            f"| {r['ratio_to_matmul_limit']:.2f} "
+            f"| {r['step_activations_mb']:.0f} MB "
+            f"| {r['full_eval_minutes']:.0f} min |"
+        )
+
     return _results_table(
         benchmarks,
         "likelihood_throughput",
         "python benchmarks/bench_likelihood.py --backend all",
         "| Backend | images per step | samples per step | decoder rows/s "
+        "| GFLOP/s | / matmul limit | activations per step "
         "| projected k = 5000 test-set evaluation |",
-        lambda r: (
-            f"| {r['backend']} | {r['batch_size']} | {r['samples_per_step']} "
-            f"| {r['rows_per_second']:,.0f} "
-            f"| {r['full_eval_minutes']:.0f} min |"
-        ),
+        row,
+    )
+
+
+def family_throughput_table(benchmarks):
+    names = {
+        "cvae": "`ConditionalVAE`",
+        "hvae": "`HierarchicalVAE` (2 levels)",
+        "vae": "`VAE`",
+    }
+
+    def row(r):
+        spread = r.get("ratio_quartiles")
+        spread = f" ({spread[0]:.3f}–{spread[1]:.3f})" if spread else ""
+        return (
+            f"| {names.get(r['model'], r['model'])} | {r['backend']} "
+            f"| {r['keras_vae']:,.0f} | {r['plain_keras']:,.0f} "
+            f"| {r['ratio']:.3f}{spread} |"
+        )
+
+    return _results_table(
+        benchmarks,
+        "family_throughput",
+        "python benchmarks/bench_training.py --backend all --model cvae",
+        "| Model | Backend | keras_vae (samples/s) | plain Keras (samples/s) "
+        "| keras_vae / plain |",
+        row,
+    )
+
+
+def mixed_precision_table(benchmarks):
+    def row(r):
+        spread = r.get("speedup_quartiles")
+        spread = f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread else ""
+        return (
+            f"| {r['backend']} | {r['speedup']:.2f}x{spread} "
+            f"| {r['float32_held_out_loss']:.2f} "
+            f"| {r['mixed_held_out_loss']:.2f} |"
+        )
+
+    return _results_table(
+        benchmarks,
+        "mixed_precision",
+        "python benchmarks/bench_training.py --backend all --policy "
+        "mixed_bfloat16",
+        "| Backend | speed-up of mixed_bfloat16 | held-out loss, float32 "
+        "| held-out loss, mixed_bfloat16 |",
+        row,
     )
 
 
@@ -784,8 +847,14 @@ def on_page_markdown(markdown, page, config, files):
         replacements["<!-- benchmarks:family -->"] = lambda: family_table(
             benchmarks
         )
-        replacements["<!-- benchmarks:finetune -->"] = lambda: (
-            finetune_table(benchmarks)
+        replacements["<!-- benchmarks:finetune -->"] = lambda: finetune_table(
+            benchmarks
+        )
+        replacements["<!-- benchmarks:family_throughput -->"] = lambda: (
+            family_throughput_table(benchmarks)
+        )
+        replacements["<!-- benchmarks:mixed_precision -->"] = lambda: (
+            mixed_precision_table(benchmarks)
         )
     for placeholder, make in replacements.items():
         if placeholder in markdown:
