@@ -335,7 +335,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         if len(z.shape) == 2:
             return self._decoder_output(z, condition, training=training)
         k, batch = z.shape[0], ops.shape(z)[1]
-        if condition is not None:  # (k * B, ...), as the draws.
+        if condition is not None and k != 1:  # (k * B, ...), as the draws.
             condition = ops.reshape(
                 ops.repeat(ops.expand_dims(condition, 0), k, axis=0),
                 (-1,) + tuple(condition.shape[1:]),
