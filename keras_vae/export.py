@@ -465,11 +465,9 @@ def _nearest_code(flat, codebook):
     `VectorQuantizer.get_code_indices` (the first on a tie), without
     `argmin`: TensorFlow's (through Keras) holds ops that tf2onnx cannot
     convert (Bitcast)."""
-    distances = (
-        ops.sum(ops.square(flat), axis=1, keepdims=True)
-        - 2.0 * ops.matmul(flat, ops.transpose(codebook))
-        + ops.sum(ops.square(codebook), axis=1)[None, :]
-    )
+    from keras_vae.layers.vector_quantizer import squared_distances
+
+    distances = squared_distances(flat, codebook)
     nearest = ops.min(distances, axis=1, keepdims=True)
     count = ops.shape(codebook)[0]
     # `arange` with its start: jax2onnx takes no `stop=None`.

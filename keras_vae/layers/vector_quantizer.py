@@ -6,6 +6,16 @@ from keras_vae._seed_state import SeedStateMixin
 from keras_vae.layers.reparam_sampling import _seed_generator
 
 
+def squared_distances(flat, codebook):
+    """`(N, K)` squared Euclidean distances between the rows of `flat`
+    `(N, D)` and the codes of `codebook` `(K, D)`, by one matmul."""
+    return (
+        ops.sum(ops.square(flat), axis=1, keepdims=True)
+        - 2.0 * ops.matmul(flat, ops.transpose(codebook))
+        + ops.sum(ops.square(codebook), axis=1)[None, :]
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VectorQuantizer(SeedStateMixin, keras.layers.Layer):
     """Snaps each vector to its nearest code of a learned codebook.
@@ -274,11 +284,7 @@ class VectorQuantizer(SeedStateMixin, keras.layers.Layer):
 
     def _nearest(self, flat, codebook):
         """The index of the nearest code of each row of `flat` (N, D)."""
-        distances = (
-            ops.sum(ops.square(flat), axis=1, keepdims=True)
-            - 2.0 * ops.matmul(flat, ops.transpose(codebook))
-            + ops.sum(ops.square(codebook), axis=1)[None, :]
-        )
+        distances = squared_distances(flat, codebook)
         return ops.cast(ops.argmin(distances, axis=1), "int32")
 
     def _check_inputs(self, shape):
