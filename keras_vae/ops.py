@@ -284,3 +284,71 @@ def linear_warmup(step, warmup_steps, weight=1.0):
         return ops.convert_to_tensor(weight, "float32")
     fraction = ops.minimum(_float32(step) / float(warmup_steps), 1.0)
     return weight * fraction
+
+
+def _tf_replica():
+    """`(index, count)` of the TensorFlow replica this code runs in, inside
+    a step of a `tf.distribute` strategy with several replicas; None
+    elsewhere (other backends, one replica, outside a step)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if not tf.distribute.in_cross_replica_context():
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            return (
+                context.replica_id_in_sync_group,
+                context.num_replicas_in_sync,
+            )
+    return None
+
+
+def normal_noise(shape, seed, batch_axis=0):
+    """Standard normal noise for the reparametrization trick,
+    `keras.random.normal(shape, seed=seed)`, that stays right under
+    `tf.distribute`.
+
+    In a step of a TensorFlow strategy with several replicas
+    (`MirroredStrategy`, `MultiWorkerMirroredStrategy`), every replica
+    holds the same seed, so `keras.random.normal` would give each replica
+    the *same* noise: the global batch would reuse one draw once per
+    replica. Here each replica draws the noise of the whole global batch
+    and keeps its own rows of it (along `batch_axis`): the replicas draw
+    different noise, and together exactly the noise one device draws for
+    the whole batch. Elsewhere (other backends, one device) it is
+    `keras.random.normal`.
+
+    Args:
+        shape: tuple. The shape of the noise.
+        seed: a `keras.random.SeedGenerator` (or an int, as for
+            `keras.random.normal`).
+        batch_axis: int. The axis of `shape` that indexes examples.
+
+    Returns:
+        A float32 tensor of `shape`.
+
+    Example:
+
+    ```python
+    import keras
+    from keras_vae import ops
+
+    seed = keras.random.SeedGenerator(0)
+    eps = ops.normal_noise((4, 2), seed)  # (4, 2), standard normal
+    ```
+    """
+    replica = _tf_replica()
+    if replica is None:
+        return keras.random.normal(shape, seed=seed)
+    import tensorflow as tf
+
+    index, count = replica
+    static = [d if isinstance(d, int) else None for d in shape]
+    whole = [tf.cast(d, "int32") for d in shape]
+    rows = whole[batch_axis]
+    whole[batch_axis] = rows * count
+    noise = keras.random.normal(tf.stack(whole), seed=seed)
+    start = tf.cast(index, "int32") * rows
+    noise = tf.gather(noise, tf.range(start, start + rows), axis=batch_axis)
+    return tf.ensure_shape(noise, static)

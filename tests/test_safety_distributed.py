@@ -123,6 +123,39 @@ for name, build in (("vae", vae_model), ("sampling", sampling_model)):
     initial, one = run(build, tf.distribute.get_strategy())
     _, two = run(build, mirrored, initial)
     results[name] = {"one": one, "two": two}
+
+# The reparametrization noise of each replica: its rows of one draw.
+from keras_vae import ops as vae_ops
+
+with mirrored.scope():
+    seeds = [keras.random.SeedGenerator(3), keras.random.SeedGenerator(4)]
+
+
+@tf.function
+def draw():
+    return mirrored.run(
+        lambda: (
+            vae_ops.normal_noise((3, 2), seeds[0]),
+            vae_ops.normal_noise((2, 3, 2), seeds[1], batch_axis=1),
+        )
+    )
+
+
+values = draw()
+results["noise"] = {
+    "parts": [
+        [t.numpy().tolist() for t in mirrored.experimental_local_results(v)]
+        for v in values
+    ],
+    "whole": [
+        keras.random.normal((6, 2), seed=keras.random.SeedGenerator(3))
+        .numpy()
+        .tolist(),
+        keras.random.normal((2, 6, 2), seed=keras.random.SeedGenerator(4))
+        .numpy()
+        .tolist(),
+    ],
+}
 print("RESULTS: " + json.dumps(results))
 """
 
@@ -180,3 +213,22 @@ def test_warmup_counts_steps_and_weights_match(results, model):
     assert len(one["weights"]) == len(two["weights"])
     for a, b in zip(one["weights"], two["weights"]):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_each_replica_draws_its_rows_of_the_global_noise(results):
+    # Every replica holds the same seed: plain `keras.random.normal` gave
+    # them the same noise. `ops.normal_noise` gives each its rows of the
+    # draw one device makes for the whole batch (the batch axis first, or
+    # after the sample axes).
+    noise = results["noise"]
+    first, second = (np.asarray(p) for p in noise["parts"][0])
+    assert first.shape == second.shape == (3, 2)
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(
+        np.concatenate([first, second]), noise["whole"][0], rtol=1e-6
+    )
+    first, second = (np.asarray(p) for p in noise["parts"][1])
+    assert first.shape == (2, 3, 2)
+    np.testing.assert_allclose(
+        np.concatenate([first, second], axis=1), noise["whole"][1], rtol=1e-6
+    )

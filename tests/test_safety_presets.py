@@ -272,6 +272,12 @@ def _version_in(directory):
     return metadata["version"]
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax",
+    reason="the writes are the backend's own only in the weights file, which "
+    "every backend's round trips test; killed saves (about a minute) run "
+    "with jax, the zoo's backend",
+)
 def test_a_killed_save_leaves_a_whole_version_and_no_leftovers(vae, tmp_path):
     root = tmp_path / "presets"
     target = str(root / "tiny")

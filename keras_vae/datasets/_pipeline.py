@@ -30,6 +30,7 @@ def load_dataset(
     seed=0,
     data_dir=None,
     drop_remainder=False,
+    rerandomize=True,
 ):
     """Loads a dataset as a batched, prefetched `tf.data.Dataset` of images.
 
@@ -75,6 +76,12 @@ def load_dataset(
         data_dir: str, path-like or `None`. See `load`. Defaults to `None`.
         drop_remainder: bool. Whether to drop the last, smaller batch.
             Defaults to `False`.
+        rerandomize: bool. Whether every new iteration of the dataset draws
+            a new order and binarization (the default). False keeps, at
+            every iteration, the draws of the first iteration of the
+            default, so a dataset iterated more than once (Keras does so
+            under a `tf.distribute` strategy, to build the model) gives the
+            draws a single pass over a fresh dataset gives.
 
     Returns:
         A `tf.data.Dataset` of float32 batches of shape
@@ -125,6 +132,11 @@ def load_dataset(
             "`drop_remainder` must be True or False. Received: "
             f"drop_remainder={drop_remainder!r}"
         )
+    if not isinstance(rerandomize, bool):
+        raise ValueError(
+            "`rerandomize` must be True or False. Received: "
+            f"rerandomize={rerandomize!r}"
+        )
 
     images, _, _ = _load.load_uint8(name, split, data_dir=data_dir)
     if binarization == "fixed":
@@ -144,11 +156,20 @@ def load_dataset(
         shuffle=shuffle,
         seed=seed,
         drop_remainder=drop_remainder,
+        rerandomize=rerandomize,
     )
 
 
 def _make_pipeline(
-    pixels, *, scale, dynamic, batch_size, shuffle, seed, drop_remainder
+    pixels,
+    *,
+    scale,
+    dynamic,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    rerandomize=True,
 ):
     import tensorflow as tf
 
@@ -187,6 +208,8 @@ def _make_pipeline(
     keys = tf.data.Dataset.random(
         seed=seed, rerandomize_each_iteration=True
     ).take(1)
+    if not rerandomize:  # The first iteration's key, at every iteration.
+        keys = tf.data.Dataset.from_tensors(next(iter(keys)))
     dataset = keys.flat_map(one_epoch)
     dataset = dataset.map(
         make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True

@@ -2,7 +2,6 @@
 
 import math
 
-import keras
 from keras import ops
 
 from keras_vae import ops as vae_ops
@@ -90,7 +89,8 @@ class Normal(Distribution):
 
     def _sample(self, seed, sample_shape):
         shape = sample_shape + tuple(ops.shape(self.loc))
-        eps = keras.random.normal(shape, seed=seed)
+        # The batch axis follows the sample axes (where the loc has one).
+        eps = vae_ops.normal_noise(shape, seed, batch_axis=len(sample_shape))
         return self.loc + self.stddev() * eps
 
     def _log_prob_elements(self, x):

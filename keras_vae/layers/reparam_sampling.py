@@ -266,7 +266,7 @@ class ReparamSampling(SeedStateMixin, KLWarmupMixin, keras.layers.Layer):
             shape = ops.shape(mean)
             if self.num_samples > 1:
                 shape = (shape[0], self.num_samples) + tuple(shape[2:])
-            eps = keras.random.normal(shape, seed=self.seed_generator)
+            eps = vae_ops.normal_noise(shape, self.seed_generator)
             draw = mean + ops.exp(0.5 * log_var) * eps
         if sampled:
             z = draw

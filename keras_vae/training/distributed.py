@@ -1,24 +1,38 @@
-"""Training on several processes (and hosts): joining a JAX multi-process
-run, and what each process does in it.
+"""Training on several processes (and hosts): joining a multi-process run,
+and what each process does in it.
 
 Every process runs the same command with its own `--process-id`:
 
     keras-vae train mnist_mlp_32 --coordinator HOST:PORT \\
         --num-processes N --process-id I
 
-`initialize` joins the run (`jax.distributed.initialize`, through
-`keras.distribution.initialize`; on CPUs the collectives go through gloo);
-`keras.distribution.DataParallel` then replicates the model on every device
-of every process, and Keras splits each global batch of the (identical,
-seeded) training data between the processes. Process 0, the chief, writes
-the checkpoints, `state.json` and the TensorBoard logs; the others write
-nothing. A run resumes from its checkpoint with the same number of
-processes, which must all see the same work directory.
+`initialize` joins the run:
+
+- JAX: `jax.distributed.initialize`, through `keras.distribution.initialize`
+  (on CPUs the collectives go through gloo); `keras.distribution.DataParallel`
+  then replicates the model on every device of every process.
+- TensorFlow: a `tf.distribute.MultiWorkerMirroredStrategy`. Its cluster is
+  `TF_CONFIG` where that is set (the usual way across hosts: every process
+  lists every worker's address), or else, from the flags, the processes of
+  one host: process `I` listens on `PORT + I` of `HOST`.
+
+Either way every process draws the same (seeded) global batches and feeds
+its own share of each (`local_share`); the gradients are summed across all
+of them. Process 0, the chief, writes the checkpoints, `state.json` and the
+TensorBoard logs; the others write nothing. A run resumes from its
+checkpoint with the same number of processes, which must all see the same
+work directory.
 """
 
+import json
+import os
 import re
 
 _ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+
+
+# The `MultiWorkerMirroredStrategy` of a TensorFlow run (`initialize`).
+_STRATEGY = None
 
 
 class DistributedSettingsError(ValueError):
@@ -69,9 +83,12 @@ def check_settings(coordinator, num_processes, process_id):
 def initialize(coordinator, num_processes, process_id):
     """Joins a multi-process run; call it before any computation.
 
-    JAX only (`jax.distributed`): the TensorFlow backend's multi-worker
-    strategy and torch's are not supported yet, and are refused with an
-    error that says so. Blocks until every process has joined.
+    JAX: through `jax.distributed`. TensorFlow: a
+    `tf.distribute.MultiWorkerMirroredStrategy` whose workers are
+    `TF_CONFIG`'s if that is set (it must then agree with the arguments),
+    else the processes of one host, process `I` at `PORT + I` of the
+    coordinator's `HOST`. torch is refused with an error that says so.
+    Blocks until every process has joined.
 
     Args:
         coordinator: str. `HOST:PORT` of process 0.
@@ -79,19 +96,37 @@ def initialize(coordinator, num_processes, process_id):
         process_id: int. This process's index, from 0 (the chief).
 
     Raises:
-        DistributedSettingsError: bad settings, or another backend than
-            JAX.
+        DistributedSettingsError: bad settings, settings that disagree with
+            `TF_CONFIG`, or the torch backend.
     """
     import keras
 
     check_settings(coordinator, num_processes, process_id)
-    backend = keras.backend.backend()
+    backend = _backend()
+    if backend == "tensorflow":
+        from_env = _tf_config_workers()
+        if from_env is not None:
+            _check_against_tf_config(
+                from_env, coordinator, num_processes, process_id
+            )
+            _join_tensorflow(*from_env)
+            return
+        host, port = _ADDRESS.match(coordinator).groups()
+        if int(port) + num_processes - 1 > 65535:
+            raise DistributedSettingsError(
+                f"the {num_processes} processes listen on ports {port} to "
+                f"{int(port) + num_processes - 1}, past 65535: choose a lower"
+                f" port. Received: coordinator={coordinator!r}"
+            )
+        ports = range(int(port), int(port) + num_processes)
+        _join_tensorflow([f"{host}:{p}" for p in ports], process_id)
+        return
     if backend != "jax":
         raise DistributedSettingsError(
             "Training on several processes needs the jax backend "
-            "(keras_vae runs it through jax.distributed); on "
-            f"{backend!r} train on one process, on the devices of one "
-            "machine with --distribute. Received: "
+            "(jax.distributed) or the tensorflow backend "
+            "(MultiWorkerMirroredStrategy); on "
+            f"{backend!r} train on one process. Received: "
             f"KERAS_BACKEND={backend!r}"
         )
     import jax
@@ -106,6 +141,94 @@ def initialize(coordinator, num_processes, process_id):
     )
 
 
+def _tf_config_workers():
+    """The worker addresses of `TF_CONFIG` (a chief first), and the index
+    of this process among them; None where `TF_CONFIG` is not set.
+
+    Returns:
+        None, or `(addresses, index)`.
+
+    Raises:
+        DistributedSettingsError: `TF_CONFIG` is not what
+            `MultiWorkerMirroredStrategy` reads.
+    """
+    raw = os.environ.get("TF_CONFIG", "").strip()
+    if not raw:
+        return None
+    example = (
+        '{"cluster": {"worker": ["host0:port", "host1:port"]}, '
+        '"task": {"type": "worker", "index": 0}}'
+    )
+    try:
+        config = json.loads(raw)
+        cluster, task = config["cluster"], config["task"]
+        chiefs = list(cluster.get("chief", []))
+        addresses = chiefs + list(cluster.get("worker", []))
+        kind, index = task["type"], task["index"]
+        if kind not in ("chief", "worker") or len(chiefs) > 1:
+            raise ValueError
+        index = index if kind == "chief" else len(chiefs) + index
+        if isinstance(index, bool) or not 0 <= index < len(addresses):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise DistributedSettingsError(
+            "the environment variable TF_CONFIG must describe the run's "
+            f"workers (at most one chief) and this process, e.g. {example}."
+            f" Received: TF_CONFIG={raw!r}"
+        ) from None
+    return addresses, index
+
+
+def _check_against_tf_config(workers, coordinator, num_processes, process_id):
+    addresses, index = workers
+    if (len(addresses), index, addresses[0]) != (
+        num_processes,
+        process_id,
+        coordinator,
+    ):
+        raise DistributedSettingsError(
+            "the flags disagree with TF_CONFIG, which lists "
+            f"{len(addresses)} processes with {addresses[0]} first and this "
+            f"one as {index}: give the same, or leave the flags out. "
+            f"Received: --coordinator {coordinator} --num-processes "
+            f"{num_processes} --process-id {process_id}"
+        )
+
+
+def _join_tensorflow(workers, process_id):
+    """Creates the run's `MultiWorkerMirroredStrategy` (blocks until every
+    worker has joined)."""
+    global _STRATEGY
+    import tensorflow as tf
+
+    if len(workers) == 1:
+        return  # One process: nothing to join.
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec({"worker": workers}),
+        task_type="worker",
+        task_id=process_id,
+        rpc_layer="grpc",
+    )
+    _STRATEGY = tf.distribute.MultiWorkerMirroredStrategy(
+        cluster_resolver=resolver
+    )
+
+
+def strategy():
+    """The `tf.distribute.MultiWorkerMirroredStrategy` of a TensorFlow run
+    on several processes; None otherwise.
+
+    Example:
+
+    ```python
+    from keras_vae.training import distributed
+
+    assert distributed.strategy() is None  # One process.
+    ```
+    """
+    return _STRATEGY
+
+
 def _backend():
     import keras
 
@@ -114,6 +237,8 @@ def _backend():
 
 def process_index():
     """This process's index in a multi-process run; 0 on one process."""
+    if _STRATEGY is not None:
+        return _STRATEGY.cluster_resolver.task_id
     if _backend() != "jax":
         return 0
     import jax
@@ -123,6 +248,10 @@ def process_index():
 
 def process_count():
     """The number of processes of the run; 1 on one process."""
+    if _STRATEGY is not None:
+        return len(
+            _STRATEGY.cluster_resolver.cluster_spec().as_dict()["worker"]
+        )
     if _backend() != "jax":
         return 1
     import jax
@@ -151,12 +280,17 @@ def local_share(dataset, num_examples=None, batch_size=None):
     count = process_count()
     if count == 1:
         return dataset
-    import jax
     import tensorflow as tf
 
     index = process_index()
-    devices = jax.device_count()
-    local = jax.local_device_count()
+    if _STRATEGY is not None:
+        devices = _STRATEGY.num_replicas_in_sync
+        local = len(_STRATEGY.extended.worker_devices)
+    else:
+        import jax
+
+        devices = jax.device_count()
+        local = jax.local_device_count()
 
     def share(batch):
         size = tf.shape(batch)[0] // devices * local
@@ -166,16 +300,95 @@ def local_share(dataset, num_examples=None, batch_size=None):
     if num_examples is not None and batch_size is not None:
         if 0 < num_examples % batch_size < devices:
             dataset = dataset.take(num_examples // batch_size)
-    return dataset
+    if _STRATEGY is None:
+        return dataset
+    if local > 1:  # One batch per local replica, in turn.
+
+        def per_replica(batch):
+            rows = tf.shape(batch)[0] // local
+            shape = tf.concat([[local, rows], tf.shape(batch)[1:]], 0)
+            return tf.data.Dataset.from_tensor_slices(
+                tf.reshape(batch[: rows * local], shape)
+            )
+
+        dataset = dataset.flat_map(per_replica)
+    # Fed as it is: no rebatching or sharding of the pipeline by TensorFlow,
+    # so every process keeps the draws (dynamic binarization) of one.
+    return _STRATEGY.distribute_datasets_from_function(lambda _: dataset)
+
+
+def prepare(model):
+    """Adapts a compiled model to the run: a no-op except on a TensorFlow
+    run on several processes, where its training step returns its logs as
+    1-element vectors (Keras reduces a `MultiWorkerMirroredStrategy`'s
+    per-replica logs along axis 0, which scalars do not have:
+    keras-team/keras#20585); the logs read the same.
+
+    Returns:
+        The model.
+
+    Example:
+
+    ```python
+    import keras_vae
+    from keras_vae.training import distributed
+
+    vae = keras_vae.ConditionalVAE.mlp((784,), num_classes=10, latent_dim=2)
+    vae = distributed.prepare(vae)  # The same model, on one process.
+    ```
+    """
+    if _STRATEGY is None or getattr(model, "_keras_vae_prepared", False):
+        return model
+    import keras
+
+    step = model.train_step
+
+    def train_step(data):
+        logs = step(data)
+        return keras.tree.map_structure(
+            lambda v: keras.ops.reshape(v, (1,)), logs
+        )
+
+    model.train_step = train_step
+    model._keras_vae_prepared = True
+    return model
+
+
+def _allgather(array):
+    """Every process's `array` (same shape and dtype everywhere), stacked
+    in process order: `(processes, *array.shape)`."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if _STRATEGY is None:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(array))
+    import tensorflow as tf
+
+    index = process_index()
+    distribute = _STRATEGY.experimental_distribute_values_from_function
+    values = distribute(lambda _: tf.constant(array[None]))
+    tags = distribute(lambda _: tf.constant([index], "int32"))
+    values = _STRATEGY.gather(values, axis=0).numpy()
+    tags = _STRATEGY.gather(tags, axis=0).numpy()
+    # Each process's first replica (a process may have several).
+    return values[
+        [int(np.flatnonzero(tags == p)[0]) for p in range(process_count())]
+    ]
 
 
 def barrier(name):
     """Waits until every process reaches the barrier `name` (no-op on one
     process)."""
-    if process_count() > 1:
-        from jax.experimental import multihost_utils
+    if process_count() == 1:
+        return
+    if _STRATEGY is not None:
+        _allgather(0)  # A collective returns once every process is in it.
+        return
+    from jax.experimental import multihost_utils
 
-        multihost_utils.sync_global_devices(name)
+    multihost_utils.sync_global_devices(name)
 
 
 def same_everywhere(value, what):
@@ -187,11 +400,8 @@ def same_everywhere(value, what):
     if process_count() == 1:
         return value
     import numpy as np
-    from jax.experimental import multihost_utils
 
-    values = np.asarray(
-        multihost_utils.process_allgather(np.asarray([value], "int64"))
-    ).reshape(-1)
+    values = _allgather(np.asarray([value], "int64")).reshape(-1)
     if len(set(values.tolist())) > 1:
         raise DistributedSettingsError(
             f"the processes disagree on {what}: "
@@ -207,8 +417,9 @@ def add_arguments(parser, what="trains data-parallel"):
     `argparse` parser (`python -m zoo.train`, `keras-vae train` and
     `evaluate`); `what` says what the processes do together."""
     group = parser.add_argument_group(
-        f"several processes (jax): each runs the same command, and the run "
-        f"{what}"
+        f"several processes (jax, tensorflow): each runs the same command, "
+        f"and the run {what}; on tensorflow TF_CONFIG, where set, describes "
+        "the run instead, and without it process I listens on PORT + I"
     )
     group.add_argument(
         "--coordinator",
@@ -230,14 +441,15 @@ def add_arguments(parser, what="trains data-parallel"):
 
 
 def initialize_from(args):
-    """`initialize` with the options of `add_arguments`, if given.
+    """`initialize` with the options of `add_arguments`, if given; on the
+    tensorflow backend without them, `TF_CONFIG` where it is set.
 
     Returns:
         True if this process joined a multi-process run.
 
     Raises:
         DistributedSettingsError: some of the three options without the
-            others, or bad values.
+            others, bad values, or a `TF_CONFIG` that cannot be read.
     """
     given = {
         "--coordinator": args.coordinator,
@@ -245,7 +457,11 @@ def initialize_from(args):
         "--process-id": args.process_id,
     }
     if all(value is None for value in given.values()):
-        return False
+        if _backend() != "tensorflow" or _tf_config_workers() is None:
+            return False
+        addresses, index = _tf_config_workers()
+        _join_tensorflow(addresses, index)
+        return len(addresses) > 1
     missing = [option for option, value in given.items() if value is None]
     if missing:
         raise DistributedSettingsError(
@@ -281,15 +497,13 @@ def gather(rows, values, size):
     whole[rows] = values
     if process_count() == 1:
         return whole
-    from jax.experimental import multihost_utils
-
     # Exact float64 through JAX's (float32 by default) arrays: their bits,
     # as int32 pairs; each row is taken from the process that computed it.
     owner = np.full((size,), -1, "int32")
     owner[rows] = process_index()
     bits = np.ascontiguousarray(whole).view("int32")
-    parts = np.asarray(multihost_utils.process_allgather(bits))
-    owners = np.asarray(multihost_utils.process_allgather(owner)).max(axis=0)
+    parts = _allgather(bits)
+    owners = _allgather(owner).max(axis=0)
     if np.any(owners < 0):
         raise DistributedSettingsError(
             "the processes' shares of the estimate do not cover every row: "

@@ -113,6 +113,9 @@ def epoch_dataset(config, epoch, split, batch_size):
         binarization="dynamic",
         shuffle=True,
         seed=config.seed * 100_003 + epoch,
+        # Keras iterates it twice under a tf.distribute strategy (the first
+        # time to build): both give the draws of one pass.
+        rerandomize=False,
     )
 
 
@@ -170,14 +173,18 @@ def distribution_scope(distribute):
 
     TensorFlow: a `tf.distribute.MirroredStrategy` (Keras divides each
     replica's losses, `add_loss` terms included, by the number of replicas,
-    and sums the gradients). JAX: `keras.distribution.DataParallel`, which
-    shards every batch across the devices and computes global means.
+    and sums the gradients), or on several processes the run's
+    `MultiWorkerMirroredStrategy` (`distributed.initialize`). JAX:
+    `keras.distribution.DataParallel`, which shards every batch across the
+    devices and computes global means.
 
     Both give the gradients of one device on the same batches. On
     TensorFlow the distributed input pipeline is a rewritten graph whose
     dynamic binarization draws differ from a single-device run's (equally
     valid, and reproducible from run to run), so a distributed run does not
-    retrace a single-device run step by step.
+    retrace a single-device run step by step (a run on several processes
+    does: every process feeds its share of the same batches,
+    `distributed.local_share`).
 
     Args:
         distribute: bool. False returns a scope that does nothing.
@@ -191,6 +198,14 @@ def distribution_scope(distribute):
     if backend == "tensorflow":
         import tensorflow as tf
 
+        strategy = distributed.strategy()
+        if strategy is not None:  # Several processes.
+            print(
+                "MultiWorkerMirroredStrategy over "
+                f"{strategy.num_replicas_in_sync} devices of "
+                f"{distributed.process_count()} processes"
+            )
+            return strategy.scope()
         strategy = tf.distribute.MirroredStrategy(mirrored_devices())
         print(f"MirroredStrategy over {strategy.num_replicas_in_sync} devices")
         return strategy.scope()
@@ -641,6 +656,7 @@ def run(
                 f"{num_train} images ({config.dataset}, {split}), backend "
                 f"{keras.backend.backend()}."
             )
+    distributed.prepare(vae)
     if command is None:
         command = "python -m zoo.train " + shlex.join(sys.argv[1:])
     state.setdefault("command", command)

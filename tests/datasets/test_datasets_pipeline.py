@@ -122,6 +122,17 @@ def test_shuffle_default_depends_on_split(split, shuffled):
     assert in_order != shuffled
 
 
+def test_without_rerandomize_every_iteration_is_the_first():
+    # What a fresh dataset gives on its first pass, at every pass: the
+    # training loop's data set when Keras iterates it twice (to build the
+    # model under a tf.distribute strategy, then to train).
+    kwargs = dict(batch_size=16, shuffle=True, seed=7)
+    default = _epoch(load_dataset("mnist", "train[:64]", **kwargs))
+    dataset = load_dataset("mnist", "train[:64]", rerandomize=False, **kwargs)
+    np.testing.assert_array_equal(_epoch(dataset), default)
+    np.testing.assert_array_equal(_epoch(dataset), default)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -131,6 +142,7 @@ def test_shuffle_default_depends_on_split(split, shuffled):
         ({"seed": -1}, "seed=-1"),
         ({"shuffle": "yes"}, "shuffle='yes'"),
         ({"drop_remainder": 1}, "drop_remainder=1"),
+        ({"rerandomize": "no"}, "rerandomize='no'"),
         ({"split": "dev"}, "split='dev'"),
     ],
 )
