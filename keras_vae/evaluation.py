@@ -307,3 +307,218 @@ def _protocol(dataset, num_images, num_samples, seed):
         "units": "nats per image",
         "backend": keras.backend.backend(),
     }
+
+
+def _classifier(num_classes, seed):
+    """A small convolutional classifier of 28x28x1 images (two strided
+    convolutions, one dense layer)."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(64, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(num_classes),
+        ],
+        name="judge",
+    )
+
+
+def class_accuracy(
+    vae,
+    dataset,
+    samples_per_class=1000,
+    classifier_epochs=5,
+    seed=0,
+    verbose="auto",
+):
+    """Does a conditional VAE draw the class it is asked for?
+
+    An independent classifier (a small CNN) is trained on the training
+    images of `dataset` (grey levels in [0, 1], `classifier_epochs`
+    epochs) and its own accuracy measured on the test images. It then
+    labels `samples_per_class` samples of every class of `vae`: prior
+    draws decoded with the class as the condition, to the mean of
+    p(x|z, c) (pixel probabilities). The score is the fraction it assigns
+    to the class asked for.
+
+    Args:
+        vae: a `keras_vae.ConditionalVAE` with `num_classes` equal to the
+            data set's number of classes.
+        dataset: str. `"mnist"` or `"fashion_mnist"`.
+        samples_per_class: int > 0. Samples asked for per class (default
+            1000: 10,000 for ten classes).
+        classifier_epochs: int > 0. Training epochs of the classifier.
+        seed: int. Seed of the classifier's weights and of the samples.
+        verbose: `"auto"`, 0, 1 or 2: the classifier's training progress.
+
+    Returns:
+        A dict: `accuracy` (of the samples), `per_class` (list, one
+        accuracy per class), `classifier_test_accuracy`, `num_samples`,
+        `classifier` (what it is).
+
+    Raises:
+        ValueError: `vae` is not a `ConditionalVAE` of the data set's
+            classes, or bad arguments.
+
+    Example:
+
+    ```python
+    import keras_vae
+    from keras_vae.evaluation import class_accuracy
+
+    cvae = keras_vae.ConditionalVAE.mlp(
+        (28, 28, 1), latent_dim=8, num_classes=10
+    )
+    # ... cvae.fit(...) on MNIST with its labels, then:
+    scores = class_accuracy(cvae, "mnist", samples_per_class=10,
+                            classifier_epochs=1)
+    print(scores["accuracy"], scores["classifier_test_accuracy"])
+    ```
+    """
+    import numpy as np
+
+    from keras_vae.models.conditional_vae import ConditionalVAE
+
+    samples_per_class = _validation.positive_int(
+        "samples_per_class", samples_per_class
+    )
+    classifier_epochs = _validation.positive_int(
+        "classifier_epochs", classifier_epochs
+    )
+    train_x, train_y = datasets.load(dataset, "train")
+    num_classes = int(train_y.max()) + 1
+    if not isinstance(vae, ConditionalVAE) or vae.num_classes != num_classes:
+        raise ValueError(
+            "`vae` must be a keras_vae.ConditionalVAE of the "
+            f"{num_classes} classes of {dataset}. Received: "
+            f"{type(vae).__name__} with num_classes="
+            f"{getattr(vae, 'num_classes', None)!r}"
+        )
+    test_x, test_y = datasets.load(dataset, "test")
+    judge = _classifier(num_classes, seed)
+    judge.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    judge.fit(  # `load` gives grey levels in [0, 1].
+        train_x,
+        train_y,
+        epochs=classifier_epochs,
+        batch_size=128,
+        verbose=verbose,
+    )
+    test_accuracy = judge.evaluate(test_x, test_y, batch_size=500, verbose=0)[1]
+    asked = np.repeat(np.arange(num_classes), samples_per_class)
+    samples = vae.sample(len(asked), condition=asked, seed=seed)
+    seen = np.argmax(judge.predict(samples, batch_size=500, verbose=0), 1)
+    return {
+        "accuracy": float(np.mean(seen == asked)),
+        "per_class": [
+            float(np.mean(seen[asked == c] == c)) for c in range(num_classes)
+        ],
+        "classifier_test_accuracy": float(test_accuracy),
+        "num_samples": int(len(asked)),
+        "classifier": (
+            f"a CNN (conv 32 and 64, stride 2; dense 128) trained "
+            f"{classifier_epochs} epochs on the {len(train_x):,} training "
+            "images (grey levels)"
+        ),
+    }
+
+
+def evaluate_reconstruction(model, dataset, batch_size=500, limit=None):
+    """Evaluates a `keras_vae.VQVAE` on the fixed binarized test set.
+
+    A VQ-VAE has no likelihood bound to estimate; it is measured, like an
+    autoencoder, by how well it reconstructs the test images from their
+    codes, and by how much of its codebook it uses.
+
+    Args:
+        model: a `keras_vae.VQVAE` with a Bernoulli likelihood.
+        dataset: str. `"mnist"` or `"fashion_mnist"`.
+        batch_size: int. Test images per step.
+        limit: int or None. Evaluate on the first `limit` images only.
+
+    Returns:
+        A dict: `reconstruction` (`-log p(x|z_q)`, nats per image, for the
+        decoded codes of each image), `mse` (mean squared error per pixel
+        between the images and the reconstructed pixel probabilities),
+        `psnr` (`10 log10(1 / mse)`, dB, images in [0, 1]), `codes_used`
+        (distinct codes over the test set) of `num_embeddings`,
+        `perplexity` (`exp` of the entropy of the codes' histogram),
+        `seconds`, and `protocol`.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    import keras_vae
+    from keras_vae.evaluation import evaluate_reconstruction
+
+    encoder = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(),
+         keras.layers.Dense(32), keras.layers.Reshape((4, 8))]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((4, 8)), keras.layers.Flatten(),
+         keras.layers.Dense(784), keras.layers.Reshape((28, 28, 1))]
+    )
+    vqvae = keras_vae.VQVAE(encoder, decoder, num_embeddings=16,
+                            embedding_dim=8, likelihood="bernoulli")
+    scores = evaluate_reconstruction(vqvae, "mnist", limit=100)
+    print(scores["psnr"], scores["codes_used"])
+    ```
+    """
+    import numpy as np
+
+    from keras_vae.models.vq_vae import VQVAE
+
+    if not isinstance(model, VQVAE):
+        raise ValueError(
+            "`model` must be a keras_vae.VQVAE (a VAE is evaluated by "
+            f"`evaluate`). Received: {type(model).__name__}"
+        )
+    began = time.time()
+    x, _ = _test_images(dataset, limit, 1, batch_size, 0)
+    if not model.built:
+        model.build((None,) + x.shape[1:])
+    codes = model.encode(x, batch_size=batch_size)
+
+    def nll(indices, images):
+        params = model.decoder(
+            model.quantizer.quantize_indices(indices), training=False
+        )
+        p = model.likelihood(params, event_ndims=len(images.shape) - 1)
+        return -p.log_prob(keras.ops.convert_to_tensor(images))
+
+    nlls, squared = [], []
+    for start in range(0, len(x), batch_size):
+        images = x[start : start + batch_size]
+        indices = codes[start : start + batch_size]
+        nlls.append(keras.ops.convert_to_numpy(nll(indices, images)))
+        probs = model.decode(indices, batch_size=batch_size)
+        squared.append(np.square(probs - images).reshape(len(images), -1))
+    nlls = np.concatenate(nlls).astype("float64")
+    mse = float(np.concatenate(squared).mean())
+    counts = np.bincount(codes.reshape(-1), minlength=model.num_embeddings)
+    share = counts[counts > 0] / counts.sum()
+    return {
+        "reconstruction": float(nlls.mean()),
+        "reconstruction_standard_error": _standard_error(nlls),
+        "mse": mse,
+        "psnr": float(10.0 * np.log10(1.0 / mse)),
+        "codes_used": int(np.count_nonzero(counts)),
+        "num_embeddings": int(model.num_embeddings),
+        "perplexity": float(np.exp(-np.sum(share * np.log(share)))),
+        "seconds": round(time.time() - began, 1),
+        "protocol": {
+            **_protocol(dataset, len(x), 1, 0),
+            "num_importance_samples": None,
+            "importance_sampling_seed": None,
+        },
+    }

@@ -12,7 +12,15 @@ with the pinned seed (`keras_vae.datasets.load_binarized_test_set`):
   the test images;
 - `elbo`, `kl` and `reconstruction`: the evidence lower bound and its two
   terms (the model's `num_samples` latent samples per image);
-- `seconds`: the wall time of the evaluation.
+- `seconds`: the wall time of the evaluation;
+- for a conditional preset, `class_accuracy`: how often an independent
+  classifier, trained here on the training images, recognises the class
+  asked for in 10,000 class-conditional samples
+  (`keras_vae.evaluation.class_accuracy`).
+
+A VQ-VAE has no likelihood bound: it gets
+`keras_vae.evaluation.evaluate_reconstruction` instead (reconstruction
+NLL, MSE and PSNR of the decoded codes, codebook use).
 
 The importance-sampling estimate of a checkpoint saves its progress after
 every step (`<workdir>/eval_progress.npz`): a stopped evaluation, started
@@ -32,7 +40,9 @@ import os
 
 import keras_vae
 from keras_vae.evaluation import DEFAULT_NUM_SAMPLES
+from keras_vae.evaluation import class_accuracy
 from keras_vae.evaluation import evaluate
+from keras_vae.evaluation import evaluate_reconstruction
 from keras_vae.training import configs
 from keras_vae.training.run import CHECKPOINT
 from keras_vae.training.run import RunFileError
@@ -59,7 +69,12 @@ def load_model(name, source="auto", workdir=None):
             f"No checkpoint at {checkpoint!r}: train it first with "
             f"`python -m zoo.train {name}`."
         )
-    return keras_vae.VAE.from_preset(name), f"preset {name}"
+    model_class = keras_vae.VQVAE if _is_vq(name) else keras_vae.VAE
+    return model_class.from_preset(name), f"preset {name}"
+
+
+def _is_vq(name):
+    return configs.get_config(name).model == "vq"
 
 
 def main(argv=None):
@@ -68,7 +83,7 @@ def main(argv=None):
         description="Evaluate a keras_vae preset on its fixed binarized "
         "test set: NLL (importance-weighted), ELBO, KL, reconstruction.",
     )
-    parser.add_argument("preset", choices=sorted(configs.PRESETS))
+    parser.add_argument("preset", choices=sorted(configs.RECIPES))
     parser.add_argument(
         "--source",
         choices=("auto", "checkpoint", "preset"),
@@ -98,6 +113,11 @@ def main(argv=None):
         parser.error(str(e))
     print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
     from_checkpoint = origin.endswith(CHECKPOINT)
+    if _is_vq(args.preset):
+        metrics = evaluate_reconstruction(
+            vae, config.dataset, batch_size=args.batch_size, limit=args.limit
+        )
+        return _write(metrics, origin, args, workdir, from_checkpoint)
     metrics = evaluate(
         vae,
         config.dataset,
@@ -111,6 +131,13 @@ def main(argv=None):
             else None
         ),
     )
+    if isinstance(vae, keras_vae.ConditionalVAE):
+        metrics["class_accuracy"] = class_accuracy(vae, config.dataset)
+    return _write(metrics, origin, args, workdir, from_checkpoint)
+
+
+def _write(metrics, origin, args, workdir, from_checkpoint):
+    """Prints the figures and writes them to `--output`."""
     metrics["model"] = origin
     output = args.output or os.path.join(
         workdir, "eval.json" if from_checkpoint else "eval_preset.json"

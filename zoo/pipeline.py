@@ -72,7 +72,7 @@ def main(argv=None):
         prog="python -m zoo.pipeline",
         description="Train, evaluate and publish presets, resumably.",
     )
-    parser.add_argument("presets", nargs="+", choices=sorted(configs.PRESETS))
+    parser.add_argument("presets", nargs="+", choices=sorted(configs.RECIPES))
     parser.add_argument(
         "-k", "--num-samples", type=int, default=evaluate.DEFAULT_NUM_SAMPLES
     )

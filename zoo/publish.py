@@ -26,6 +26,7 @@ import os
 
 import numpy as np
 
+import keras_vae
 from keras_vae import datasets
 from keras_vae.presets import PRESETS_DIR
 from keras_vae.presets import _preset_io
@@ -43,8 +44,11 @@ def reconstructions_figure(vae, dataset):
     """A writer of 32 test images (odd columns) and their reconstructions."""
 
     def write(path):
-        x = datasets.load_binarized_test_set(dataset)[0][:32]
-        pairs = np.stack([x, vae.reconstruct(x)], axis=1)
+        x, labels = datasets.load_binarized_test_set(dataset)
+        x, kwargs = x[:32], {}
+        if isinstance(vae, keras_vae.ConditionalVAE):
+            kwargs = {"condition": labels[:32]}  # Each image's own label.
+        pairs = np.stack([x, vae.reconstruct(x, **kwargs)], axis=1)
         save_image_grid(
             path, pairs.reshape((64,) + x.shape[1:]), columns=16, scale=2
         )
@@ -99,24 +103,84 @@ def model_card(name, config, metadata):
     """The README.md of a preset."""
     m = metadata["metrics"]
     t = metadata["training"]
-    rows = "\n".join(
-        f"| {label} | {m[key]:.2f} |"
-        for key, label in (
+    if config.model == "vq":
+        table = (
+            ("reconstruction", "reconstruction NLL, -log p(x\\|z_q)", ".2f"),
+            (
+                "psnr",
+                "PSNR (dB), pixel probabilities against the images",
+                ".2f",
+            ),
+            ("mse", "mean squared error per pixel", ".4f"),
+            ("perplexity", "codebook perplexity (test codes)", ".1f"),
+        )
+    else:
+        table = (
             (
                 "nll",
                 f"NLL, importance-weighted, k={m['num_importance_samples']}",
+                ".2f",
             ),
-            ("elbo", "ELBO"),
+            ("elbo", "ELBO", ".2f"),
             # Pipes escaped: a bare `|` would split the table's cells.
-            ("kl", "KL(q(z\\|x) \\|\\| p(z))"),
-            ("reconstruction", "reconstruction NLL, -E_q[log p(x\\|z)]"),
+            ("kl", "KL(q(z\\|x) \\|\\| p(z))", ".2f"),
+            ("reconstruction", "reconstruction NLL, -E_q[log p(x\\|z)]", ".2f"),
         )
+    rows = "\n".join(
+        f"| {label} | {m[key]:{spec}} |" for key, label, spec in table
     )
+    if config.model == "vq":
+        rows += f"\n| codes used | {m['codes_used']} of {m['num_embeddings']} |"
+        spread = (
+            "Reconstruction standard error over the test images: "
+            f"{m['reconstruction_standard_error']:.2f}."
+        )
+        command = f"python -m zoo.evaluate {name}"
+        how = f"Evaluated in {m['eval_seconds']:.0f} s with `{command}`."
+    else:
+        spread = (
+            "NLL standard error over the test images: "
+            f"{m['nll_standard_error']:.2f}."
+        )
+        how = (
+            f"Evaluated in {m['eval_seconds']:.0f} s with "
+            f"`python -m zoo.evaluate {name}`."
+        )
     latent = (
         "\n![latent plane](latent_plane.png)\n"
         if config.latent_dim == 2
         else ""
     )
+    model_class, sampling = "VAE", "images = vae.sample(16, seed=0)"
+    classes = vq_note = ""
+    if config.model == "conditional":
+        model_class = "ConditionalVAE"
+        sampling = "sevens = vae.sample(16, condition=7, seed=0)"
+        c = m["class_accuracy"]
+        per_class = ", ".join(f"{a:.1%}" for a in c["per_class"])
+        classes = f"""
+## Does it draw the class asked for?
+
+{c["classifier"]} (its own test accuracy:
+{c["classifier_test_accuracy"]:.2%}) recognises the class asked for in
+**{c["accuracy"]:.2%}** of {c["num_samples"]:,} samples
+({c["num_samples"] // len(c["per_class"]):,} per class; prior draws decoded
+to pixel probabilities). Per class, 0 to {len(c["per_class"]) - 1}:
+{per_class}.
+"""
+    elif config.model == "hierarchical":
+        model_class = "HierarchicalVAE"
+    elif config.model == "vq":
+        model_class = "VQVAE"
+        vq_note = (
+            ". A VQ-VAE has no likelihood bound: it is measured by its "
+            "reconstruction of each image from its codes, and its "
+            "codebook use"
+        )
+        sampling = (
+            "codes = vae.encode(images)  # 16 code indices per image\n"
+            "textures = vae.sample(16, seed=0)  # independent codes"
+        )
     objective = config.objective
     if config.num_samples > 1:
         objective += f", k={config.num_samples}"
@@ -144,23 +208,23 @@ def model_card(name, config, metadata):
 ```python
 import keras_vae
 
-vae = keras_vae.VAE.from_preset("{name}")
-images = vae.sample(16, seed=0)
+vae = keras_vae.{model_class}.from_preset("{name}")
+{sampling}
 ```
 
 ## Metrics
 
 {warning}{test_set} stochastic
 binarization with the pinned seed of `keras_vae.datasets`), in nats per
-image (lower is better for NLL):
+image (lower is better for NLL){vq_note}:
 
 | metric | value |
 |---|---|
 {rows}
 
-NLL standard error over the test images: {m["nll_standard_error"]:.2f}.
-Evaluated in {m["eval_seconds"]:.0f} s with `python -m zoo.evaluate {name}`.
-
+{spread}
+{how}
+{classes}
 ## Model
 
 - Architecture: `{config.architecture}`{_kwargs(config.architecture_kwargs)},
@@ -224,14 +288,14 @@ def departures(config, state, protocol):
                 f"trained on the split {settings['split']!r}, not "
                 f"{config.train_split!r}"
             )
-    return found + evaluation_departures(
-        config.dataset, protocol, DEFAULT_NUM_SAMPLES
-    )
+    k = None if config.model == "vq" else DEFAULT_NUM_SAMPLES
+    return found + evaluation_departures(config.dataset, protocol, k)
 
 
 def evaluation_departures(dataset, protocol, num_samples):
     """How an evaluation's `protocol` departs from the whole test set of
-    `dataset` at k = `num_samples`: a list of sentences, empty if not."""
+    `dataset` at k = `num_samples` (None: no k, a VQ-VAE's): a list of
+    sentences, empty if not."""
     found = []
     num_test = len(datasets.load_binarized_test_set(dataset)[0])
     if protocol["num_images"] != num_test:
@@ -240,7 +304,7 @@ def evaluation_departures(dataset, protocol, num_samples):
             f"{num_test:,}"
         )
     k = protocol["num_importance_samples"]
-    if k != num_samples:
+    if num_samples is not None and k != num_samples:
         found.append(f"evaluated with k={k}, not k={num_samples}")
     return found
 
@@ -309,15 +373,16 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
         "objective": config.objective,
         "num_samples": config.num_samples,
         "metrics": {
-            "nll": metrics["nll"],
-            "nll_standard_error": metrics["nll_standard_error"],
-            "elbo": metrics["elbo"],
-            "kl": metrics["kl"],
-            "reconstruction": metrics["reconstruction"],
+            **{
+                key: value
+                for key, value in metrics.items()
+                if key not in ("seconds", "model", "class_accuracy")
+            },
             "num_importance_samples": protocol["num_importance_samples"],
             "eval_seconds": metrics["seconds"],
         },
         "protocol": protocol,
+        "model": config.model,
         "training": {
             "command": state.get("command", f"python -m zoo.train {name}"),
             "epochs": state.get("epochs_done"),
@@ -338,6 +403,27 @@ def publish(name, workdir=None, output_root=None, hardware=None, partial=False):
     }
     if found:
         metadata["departures"] = found
+    if config.model == "conditional" and "class_accuracy" not in metrics:
+        raise PublishError(
+            f"{evaluation} has no class accuracy, which a conditional "
+            f"preset's card reports: run `python -m zoo.evaluate {name}` "
+            "again."
+        )
+    if "class_accuracy" in metrics:
+        metadata["metrics"]["class_accuracy"] = metrics["class_accuracy"]
+    if config.prior is not None:
+        metadata["prior"] = config.prior
+    if config.model_kwargs:
+        metadata["model_kwargs"] = config.model_kwargs
+    if config.model == "vq":
+        # Its prior: the codes of the training images, binarized once.
+        grey, _ = datasets.load(config.dataset, config.train_split)
+        train = datasets.binarize(grey, datasets.FIXED_BINARIZATION_SEED)
+        vae.fit_prior(train)
+        metadata["training"]["prior"] = (
+            "independent categorical per code position, fitted on the codes "
+            f"of the {len(train):,} training images (fixed binarization)"
+        )
     metadata["parameters"] = int(vae.count_params())
     extra = {"reconstructions.png": reconstructions_figure(vae, config.dataset)}
     if config.latent_dim == 2:
@@ -361,7 +447,7 @@ def main(argv=None):
         prog="python -m zoo.publish",
         description="Publish a trained and evaluated run as a preset.",
     )
-    parser.add_argument("preset", choices=sorted(configs.PRESETS))
+    parser.add_argument("preset", choices=sorted(configs.RECIPES))
     parser.add_argument(
         "--workdir", help="default: ~/.cache/keras_vae/runs/<preset>"
     )

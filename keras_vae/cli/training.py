@@ -95,10 +95,10 @@ def train_command(args):
         )
     from keras_vae import training
 
-    if args.preset not in training.PRESETS:
+    if args.preset not in training.RECIPES:
         raise CommandError(
             f"unknown preset {args.preset!r} to train: the zoo trains "
-            f"{', '.join(sorted(training.PRESETS))} (a published preset or a "
+            f"{', '.join(sorted(training.RECIPES))} (a published preset or a "
             "preset directory is fine-tuned with --from-preset)."
         )
     config = training.get_config(args.preset)

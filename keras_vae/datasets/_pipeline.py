@@ -31,6 +31,7 @@ def load_dataset(
     data_dir=None,
     drop_remainder=False,
     rerandomize=True,
+    labels=False,
 ):
     """Loads a dataset as a batched, prefetched `tf.data.Dataset` of images.
 
@@ -82,11 +83,15 @@ def load_dataset(
             default, so a dataset iterated more than once (Keras does so
             under a `tf.distribute` strategy, to build the model) gives the
             draws a single pass over a fresh dataset gives.
+        labels: bool. Whether each batch comes with its images' labels, as
+            `(images, labels)` (int32 labels, shape `(batch,)`), e.g. for a
+            `ConditionalVAE`: `dataset.map(lambda x, c: ((x, c),))`.
+            Defaults to `False`: images only.
 
     Returns:
         A `tf.data.Dataset` of float32 batches of shape
         `(batch_size, 28, 28, 1)` (the last one may be smaller), with known
-        cardinality.
+        cardinality; with `labels=True`, of `(images, labels)` pairs.
 
     Raises:
         ValueError: If an argument is invalid. See also `load`.
@@ -132,13 +137,14 @@ def load_dataset(
             "`drop_remainder` must be True or False. Received: "
             f"drop_remainder={drop_remainder!r}"
         )
-    if not isinstance(rerandomize, bool):
-        raise ValueError(
-            "`rerandomize` must be True or False. Received: "
-            f"rerandomize={rerandomize!r}"
-        )
+    for option, value in (("rerandomize", rerandomize), ("labels", labels)):
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"`{option}` must be True or False. Received: "
+                f"{option}={value!r}"
+            )
 
-    images, _, _ = _load.load_uint8(name, split, data_dir=data_dir)
+    images, classes, _ = _load.load_uint8(name, split, data_dir=data_dir)
     if binarization == "fixed":
         grey = np.divide(images, 255, dtype=np.float32)
         pixels = _binarize.binarize(
@@ -157,6 +163,7 @@ def load_dataset(
         seed=seed,
         drop_remainder=drop_remainder,
         rerandomize=rerandomize,
+        labels=classes.astype(np.int32) if labels else None,
     )
 
 
@@ -170,6 +177,7 @@ def _make_pipeline(
     seed,
     drop_remainder,
     rerandomize=True,
+    labels=None,
 ):
     import tensorflow as tf
 
@@ -180,6 +188,8 @@ def _make_pipeline(
         num_batches = -(-count // batch_size)
     with tf.device("/CPU:0"):  # tf.data runs on the host anyway.
         pixels = tf.constant(pixels)
+        if labels is not None:
+            labels = tf.constant(labels)
 
     def one_epoch(key):
         if shuffle:
@@ -202,6 +212,8 @@ def _make_pipeline(
                 tf.shape(batch), seed=tf.stack([key, step])
             )
             batch = tf.cast(uniform < batch, tf.float32)
+        if labels is not None:
+            return batch, tf.gather(labels, indices)
         return batch
 
     # One key per pass over the data: a fresh one at every new iteration.

@@ -1406,14 +1406,7 @@ class VAE(SeedStateMixin, KLWarmupMixin, keras.Model):
         """
         from keras_vae.presets import _preset_io
 
-        model, metadata = _preset_io.load(preset, max_parameters)
-        if not isinstance(model, cls):
-            raise _preset_io.PresetError(
-                f"Preset {preset!r} holds a {type(model).__name__}, not a "
-                f"{cls.__name__}."
-            )
-        model.preset_metadata = metadata
-        return model
+        return _preset_io.load_as(cls, preset, max_parameters)
 
     def save_to_preset(self, directory, metadata=None):
         """Saves the model as a preset directory, atomically.
@@ -1645,6 +1638,8 @@ example) when `samples_per_step` is None: the fastest shapes measured by
 `benchmarks/bench_likelihood.py` on the `mnist_mlp_32` architecture (on
 JAX, 0.85 of the machine's matmul limit at 100 x 20 against 0.76 at
 100 x 200; TensorFlow is the other way round)."""
+
+
 class _Untracked:
     """A holder Keras does not look into (see `VAE._importance_weights`)."""
 

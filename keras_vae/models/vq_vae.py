@@ -789,6 +789,140 @@ class VQVAE(SeedStateMixin, keras.Model):
 
         return export(self, filepath, format=format, verbose=verbose)
 
+    @classmethod
+    def from_preset(cls, preset, max_parameters=None):
+        """Loads a pretrained VQ-VAE: a preset's name or directory.
+
+        The same checks as `keras_vae.VAE.from_preset` (checksums, safe
+        mode, a parameter budget, and the outputs stored in its
+        `reference.npz`: the decoding of fixed code grids, and the
+        encoder's vectors for that decoding).
+
+        Args:
+            preset: str. A preset name (`keras_vae.presets.list_presets()`)
+                or the path of a preset directory.
+            max_parameters: int or None. The most weights the model may
+                allocate; None means
+                `keras_vae.presets.DEFAULT_MAX_PARAMETERS`.
+
+        Returns:
+            A `VQVAE`, uncompiled, with its fitted prior, its metadata in
+            `preset_metadata`.
+
+        Raises:
+            keras_vae.presets.PresetError: the preset is unknown, damaged,
+                modified, too large, or not a `VQVAE`.
+
+        Example:
+
+        ```python
+        import keras_vae
+
+        vqvae = keras_vae.VQVAE.from_preset("mnist_vqvae")
+        codes = vqvae.sample_codes(4, seed=0)  # (4, 7, 7) code indices
+        images = vqvae.decode(codes)
+        ```
+        """
+        from keras_vae.presets import _preset_io
+
+        return _preset_io.load_as(cls, preset, max_parameters)
+
+    def save_to_preset(self, directory, metadata=None):
+        """Saves the model as a preset directory, atomically; as
+        `keras_vae.VAE.save_to_preset` (never over files of yours).
+
+        Args:
+            directory: str. A new or empty directory, or a preset to
+                replace.
+            metadata: dict or None. Extra metadata, JSON values only.
+
+        Returns:
+            `directory`, absolute.
+
+        Example:
+
+        ```python
+        import os
+        import tempfile
+
+        import keras
+        import numpy as np
+        import keras_vae
+
+        encoder = keras.Sequential(
+            [keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 2, strides=2)]
+        )
+        decoder = keras.Sequential(
+            [keras.Input((4, 4, 4)), keras.layers.Flatten(),
+             keras.layers.Dense(64), keras.layers.Reshape((8, 8, 1))]
+        )
+        vqvae = keras_vae.VQVAE(encoder, decoder, num_embeddings=8,
+                                embedding_dim=4, likelihood="bernoulli")
+        vqvae(np.zeros((1, 8, 8, 1), "float32"))  # Build the weights.
+        directory = os.path.join(tempfile.mkdtemp(), "my_vqvae")
+        vqvae.save_to_preset(directory)
+        same = keras_vae.VQVAE.from_preset(directory)
+        ```
+        """
+        from keras_vae.presets import _preset_io
+
+        return _preset_io.save(self, directory, metadata=metadata)
+
+    def _dummy_inputs(self, data_shape):
+        return np.zeros((1,) + tuple(data_shape), "float32")
+
+    def _preview(self, num_samples):
+        """Samples for a preset's `samples.png`: seed 0."""
+        return self.sample(num_samples, seed=0)
+
+    def _encoded(self, x):
+        """The encoder's vectors (before quantization), numpy."""
+        return self._batched(lambda b: self.encoder(b, training=False), x, 256)
+
+    def _preset_reference(self):
+        """A preset's `reference.npz`: 8 code grids (numpy seed 0, as
+        floats), their decoding, and the encoder's vectors for it."""
+        rng = np.random.default_rng(0)
+        codes = rng.integers(0, self.num_embeddings, (8,) + self.latent_shape)
+        decoded = self.decode(codes)
+        return {
+            "codes": codes.astype("float32"),
+            "decoded": decoded,
+            "encoded": self._encoded(decoded),
+        }
+
+    def _preset_reference_checks(self, reference, path):
+        """`(key, actual, expected)` to compare with a preset's reference."""
+        from keras_vae.presets._preset_io import PresetError
+
+        codes, decoded, encoded = (
+            reference.get(key) for key in ("codes", "decoded", "encoded")
+        )
+        data_shape = tuple(self._encoder_input_shape()[1:])
+        grid = tuple(self.latent_shape)
+        if (
+            codes is None
+            or decoded is None
+            or encoded is None
+            or codes.shape[1:] != grid
+            or not 0 < len(codes) <= 64
+            or decoded.shape != (len(codes),) + data_shape
+            or encoded.shape != (len(codes),) + grid + (self.embedding_dim,)
+            or np.any(codes != np.round(codes))
+            or np.any((codes < 0) | (codes >= self.num_embeddings))
+        ):
+            raise PresetError(
+                f"{path} does not hold the reference of this VQ-VAE: "
+                f"`codes` (n, *{grid}) of indices in [0, "
+                f"{self.num_embeddings}), n <= 64, their `decoded` "
+                f"(n, *{data_shape}) and `encoded` (n, *{grid}, "
+                f"{self.embedding_dim})."
+            )
+        return [
+            ("decoded", self.decode(codes.astype("int32")), decoded),
+            ("encoded", self._encoded(decoded), encoded),
+        ]
+
     def get_config(self):
         config = super().get_config()
         quantizer = self.quantizer

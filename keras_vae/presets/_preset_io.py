@@ -527,7 +527,9 @@ def _build(directory, config, input_shape, max_parameters):
     return model
 
 
-_REFERENCE_KEYS = ("z", "decoded", "mean", "log_var")
+# A VAE's: latents, their decoding, its encoding. A VQ-VAE's: code
+# indices (as floats), their decoding, the encoder's vectors for it.
+_REFERENCE_KEYS = ("z", "decoded", "mean", "log_var", "codes", "encoded")
 _REFERENCE_ROWS = 64
 _MAX_REFERENCE_BYTES = 64 * 2**20
 
@@ -590,31 +592,12 @@ def check_reference(model, directory):
     """
     path = _regular_file(directory, REFERENCE_FILE)
     reference = _read_reference(path)
-    z = reference.get("z")
-    decoded = reference.get("decoded")
-    input_shape = tuple(model._encoder_input_shape()[1:])
-    if (
-        z is None
-        or decoded is None
-        or z.ndim != 2
-        or z.shape[1] != model.latent_dim
-        or not 0 < len(z) <= _REFERENCE_ROWS
-        or decoded.shape != (len(z),) + input_shape
-        or any(a.dtype.kind != "f" for a in reference.values())
-    ):
-        raise PresetError(
-            f"{path} does not hold the reference of this model (float "
-            f"arrays `z` of shape (n, {model.latent_dim}), n <= "
-            f"{_REFERENCE_ROWS}, and `decoded` of shape (n,) + "
-            f"{input_shape})."
-        )
-    checks = [("decoded", _decode_reference(model, z), decoded)]
-    if "mean" in reference and "log_var" in reference:
-        mean, log_var = _encode_reference(model, decoded)
-        checks += [
-            ("mean", mean, reference["mean"]),
-            ("log_var", log_var, reference["log_var"]),
-        ]
+    if any(a.dtype.kind != "f" for a in reference.values()):
+        raise PresetError(f"{path} holds arrays that are not float arrays.")
+    if hasattr(model, "_preset_reference_checks"):  # A VQ-VAE.
+        checks = model._preset_reference_checks(reference, path)
+    else:
+        checks = _vae_reference_checks(model, reference, path)
     for key, actual, expected in checks:
         if actual.shape != expected.shape or not np.allclose(
             actual, expected, atol=REFERENCE_TOLERANCE, rtol=0
@@ -630,6 +613,49 @@ def check_reference(model, directory):
                 f"{REFERENCE_TOLERANCE}): its weights are not those the "
                 "preset was saved with. Refusing to load it."
             )
+
+
+def _vae_reference_checks(model, reference, path):
+    """`(key, actual, expected)` of a VAE's reference: its decoding of the
+    stored latents, and its encoding of that decoding."""
+    z = reference.get("z")
+    decoded = reference.get("decoded")
+    input_shape = tuple(model._encoder_input_shape()[1:])
+    if (
+        z is None
+        or decoded is None
+        or z.ndim != 2
+        or z.shape[1] != model.latent_dim
+        or not 0 < len(z) <= _REFERENCE_ROWS
+        or decoded.shape != (len(z),) + input_shape
+    ):
+        raise PresetError(
+            f"{path} does not hold the reference of this model (float "
+            f"arrays `z` of shape (n, {model.latent_dim}), n <= "
+            f"{_REFERENCE_ROWS}, and `decoded` of shape (n,) + "
+            f"{input_shape})."
+        )
+    checks = [("decoded", _decode_reference(model, z), decoded)]
+    if "mean" in reference and "log_var" in reference:
+        mean, log_var = _encode_reference(model, decoded)
+        checks += [
+            ("mean", mean, reference["mean"]),
+            ("log_var", log_var, reference["log_var"]),
+        ]
+    return checks
+
+
+def load_as(cls, preset, max_parameters=None):
+    """`load`, refusing a preset of another class than `cls` (or its
+    subclasses); the metadata goes to the model's `preset_metadata`."""
+    model, metadata = load(preset, max_parameters)
+    if not isinstance(model, cls):
+        raise PresetError(
+            f"Preset {preset!r} holds a {type(model).__name__}, not a "
+            f"{cls.__name__}."
+        )
+    model.preset_metadata = metadata
+    return model
 
 
 def load(name_or_directory, max_parameters=None):
@@ -1116,9 +1142,12 @@ def reference_outputs(model, z, decoded=None):
 
 
 def _write_reference(model, path):
-    z = reference_latents(model.latent_dim)
+    if hasattr(model, "_preset_reference"):  # A VQ-VAE.
+        arrays = model._preset_reference()
+    else:
+        arrays = reference_outputs(model, reference_latents(model.latent_dim))
     with open(path, "wb") as f:
-        np.savez(f, **reference_outputs(model, z))
+        np.savez(f, **arrays)
 
 
 def _model_config(model):

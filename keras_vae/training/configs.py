@@ -19,7 +19,19 @@ class PresetConfig:
         dataset: str. `"mnist"` or `"fashion_mnist"`.
         architecture: str. A key of `keras_vae.training.ARCHITECTURES`.
         architecture_kwargs: dict. Arguments of the architecture builder.
-        latent_dim: int.
+        latent_dim: int. The decoder's input: the latent size of a `VAE`,
+            the bottom level's of a `HierarchicalVAE`.
+        model: str. `"vae"` (`keras_vae.VAE`), `"hierarchical"`
+            (`keras_vae.HierarchicalVAE`, with `model_kwargs["latent_dims"]`
+            starting with `latent_dim`), `"conditional"`
+            (`keras_vae.ConditionalVAE.mlp` of the 10 classes, with
+            `architecture_kwargs` its arguments) or `"vq"`
+            (`keras_vae.VQVAE`; `latent_dim` is the size of a code).
+        model_kwargs: dict. Further arguments of the model class.
+        prior: dict or None. The (top level's) prior: a class of
+            `keras_vae.priors` and its arguments, e.g. `{"class_name":
+            "VampPrior", "config": {"num_components": 100}}`; None is the
+            standard normal.
         objective: str. `"elbo"` or `"iwae"`.
         num_samples: int. Training samples per example.
         kl_warmup_steps: int.
@@ -49,6 +61,9 @@ class PresetConfig:
     architecture: str
     latent_dim: int
     architecture_kwargs: dict = dataclasses.field(default_factory=dict)
+    model: str = "vae"
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+    prior: dict = None
     objective: str = "elbo"
     num_samples: int = 1
     kl_warmup_steps: int = 0
@@ -141,11 +156,95 @@ PRESETS = {
 }
 
 
+# Recipes still training toward their preset (published presets are in
+# `PRESETS`, whose every entry has a preset in the package).
+IN_TRAINING = {
+    config.name: config
+    for config in (
+        PresetConfig(
+            name="mnist_cvae",
+            description=(
+                "Conditional VAE: MLP encoder and decoder (784+10-512-256, "
+                "8-d latent), one-hot labels on both sides, Bernoulli "
+                "decoder, ELBO. `sample(n, condition=7)` draws sevens."
+            ),
+            dataset="mnist",
+            model="conditional",
+            architecture="mlp",
+            architecture_kwargs={"hidden_units": (512, 256)},
+            latent_dim=8,
+            epochs=50,
+        ),
+        PresetConfig(
+            name="fashion_mnist_cvae",
+            description=(
+                "Conditional VAE on Fashion-MNIST: MLP encoder and decoder "
+                "(784+10-512-256, 8-d latent), one-hot labels on both "
+                "sides, Bernoulli decoder, ELBO. `sample(n, condition=7)` "
+                "draws sneakers."
+            ),
+            dataset="fashion_mnist",
+            model="conditional",
+            architecture="mlp",
+            architecture_kwargs={"hidden_units": (512, 256)},
+            latent_dim=8,
+            epochs=50,
+        ),
+        PresetConfig(
+            name="mnist_vqvae",
+            description=(
+                "VQ-VAE: MLP encoder and decoder (784-512-256) around 16 "
+                "codes per image from a codebook of 64 codes of size 8 "
+                "(EMA updates, dead-code restarts), Bernoulli likelihood; "
+                "an independent categorical prior per position, fitted on "
+                "the training codes, for samples."
+            ),
+            dataset="mnist",
+            model="vq",
+            architecture="vq_mlp",
+            latent_dim=8,
+            model_kwargs={
+                "num_embeddings": 64,
+                "ema": True,
+                "dead_code_threshold": 0.002,
+            },
+            epochs=50,
+        ),
+        PresetConfig(
+            name="mnist_vamp",
+            description=(
+                "The MNIST likelihood flagship: convolutional encoder, MLP "
+                "decoder (40-512-1024-784), 40-d latent with a VampPrior "
+                "(100 learned pseudo-inputs), IWAE (k=5) with KL warm-up."
+            ),
+            dataset="mnist",
+            architecture="conv_mlp",
+            architecture_kwargs={"hidden": (1024, 512)},
+            latent_dim=40,
+            prior={
+                "class_name": "VampPrior",
+                "config": {"num_components": 100},
+            },
+            objective="iwae",
+            num_samples=5,
+            kl_warmup_steps=50 * 469,
+            epochs=600,
+            final_learning_rate=2e-5,
+        ),
+    )
+}
+
+RECIPES = {**PRESETS, **IN_TRAINING}
+"""Every recipe of `python -m zoo.train`: the published presets' and those
+still in training."""
+
+
 def get_config(name):
     """Returns the `PresetConfig` of a preset, or raises a clear error.
 
     Args:
-        name: str. A preset of the zoo, a key of `PRESETS`.
+        name: str. A recipe of the zoo, a key of `RECIPES` (a published
+            preset's, or one still in training).
 
     Returns:
         The preset's `PresetConfig`.
@@ -164,9 +263,9 @@ def get_config(name):
     print(config.dataset, config.architecture)
     ```
     """
-    if name not in PRESETS:
+    if name not in RECIPES:
         raise ValueError(
             f"Unknown preset: {name!r}. Known presets: "
-            f"{', '.join(sorted(PRESETS))}"
+            f"{', '.join(sorted(RECIPES))}"
         )
-    return PRESETS[name]
+    return RECIPES[name]

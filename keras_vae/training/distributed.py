@@ -292,9 +292,13 @@ def local_share(dataset, num_examples=None, batch_size=None):
         devices = jax.device_count()
         local = jax.local_device_count()
 
-    def share(batch):
-        size = tf.shape(batch)[0] // devices * local
-        return batch[index * size : (index + 1) * size]
+    def share(*batch):
+        # Every tensor of the batch (images, or `((images, labels),)`).
+        size = tf.shape(tf.nest.flatten(batch)[0])[0] // devices * local
+        cut = tf.nest.map_structure(
+            lambda t: t[index * size : (index + 1) * size], batch
+        )
+        return cut[0] if len(cut) == 1 and tf.is_tensor(cut[0]) else cut
 
     dataset = dataset.map(share)
     if num_examples is not None and batch_size is not None:
@@ -304,12 +308,17 @@ def local_share(dataset, num_examples=None, batch_size=None):
         return dataset
     if local > 1:  # One batch per local replica, in turn.
 
-        def per_replica(batch):
-            rows = tf.shape(batch)[0] // local
-            shape = tf.concat([[local, rows], tf.shape(batch)[1:]], 0)
-            return tf.data.Dataset.from_tensor_slices(
-                tf.reshape(batch[: rows * local], shape)
-            )
+        def per_replica(*batch):
+            rows = tf.shape(tf.nest.flatten(batch)[0])[0] // local
+
+            def split(t):
+                shape = tf.concat([[local, rows], tf.shape(t)[1:]], 0)
+                return tf.reshape(t[: rows * local], shape)
+
+            parts = tf.nest.map_structure(split, batch)
+            if len(parts) == 1 and tf.is_tensor(parts[0]):
+                parts = parts[0]
+            return tf.data.Dataset.from_tensor_slices(parts)
 
         dataset = dataset.flat_map(per_replica)
     # Fed as it is: no rebatching or sharding of the pipeline by TensorFlow,

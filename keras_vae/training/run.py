@@ -38,6 +38,7 @@ import keras_vae
 from keras_vae import _validation
 from keras_vae import datasets
 from keras_vae.callbacks import SampleGrid
+from keras_vae.training import architectures
 from keras_vae.training import configs
 from keras_vae.training import distributed
 from keras_vae.training.architectures import ARCHITECTURES
@@ -49,6 +50,7 @@ from keras_vae.utils.environment import environment_versions
 from keras_vae.utils.files import atomic_path
 
 CHECKPOINT = "checkpoint.keras"
+NUM_CLASSES = 10  # Of MNIST and Fashion-MNIST: a conditional preset's.
 STATE = "state.json"
 _LEGACY_TEMPORARY = ".checkpoint.tmp.keras"  # Of the zoo.train of 2026-11.
 RUNS_DIR_ENV = "KERAS_VAE_RUNS_DIR"
@@ -74,19 +76,55 @@ def default_workdir(name):
 
 
 def build_vae(config):
-    """A fresh, uncompiled `keras_vae.VAE` for a `PresetConfig`."""
-    builder = ARCHITECTURES[config.architecture]
-    encoder, decoder = builder(config.latent_dim, **config.architecture_kwargs)
-    return keras_vae.VAE(
-        encoder,
-        decoder,
-        latent_dim=config.latent_dim,
+    """A fresh, uncompiled model for a `PresetConfig`: a `keras_vae.VAE`,
+    a `keras_vae.HierarchicalVAE` for `model="hierarchical"`, or a
+    `keras_vae.ConditionalVAE` of the data set's 10 classes for
+    `model="conditional"`, or a `keras_vae.VQVAE` for `model="vq"`."""
+    prior = None
+    if config.prior is not None:
+        prior = getattr(keras_vae.priors, config.prior["class_name"])(
+            **config.prior.get("config", {})
+        )
+    kwargs = dict(
         likelihood="bernoulli",
         objective=config.objective,
         num_samples=config.num_samples,
         kl_warmup_steps=config.kl_warmup_steps,
         seed=config.seed,
+        prior=prior,
         name=config.name,
+        **config.model_kwargs,
+    )
+    if config.model == "conditional":
+        # One-hot labels concatenated to the MLP's input, both sides.
+        return keras_vae.ConditionalVAE.mlp(
+            architectures.IMAGE_SHAPE,
+            config.latent_dim,
+            num_classes=NUM_CLASSES,
+            **config.architecture_kwargs,
+            **kwargs,
+        )
+    builder = ARCHITECTURES[config.architecture]
+    encoder, decoder = builder(config.latent_dim, **config.architecture_kwargs)
+    if config.model == "vq":  # `latent_dim`: the size of a code.
+        return keras_vae.VQVAE(
+            encoder,
+            decoder,
+            embedding_dim=config.latent_dim,
+            likelihood="bernoulli",
+            seed=config.seed,
+            name=config.name,
+            **config.model_kwargs,
+        )
+    if config.model == "hierarchical":
+        return keras_vae.HierarchicalVAE(encoder, decoder, **kwargs)
+    if config.model != "vae":
+        raise ValueError(
+            "`model` must be 'vae', 'hierarchical', 'conditional' or 'vq'. "
+            f"Received: model={config.model!r} (preset {config.name!r})"
+        )
+    return keras_vae.VAE(
+        encoder, decoder, latent_dim=config.latent_dim, **kwargs
     )
 
 
@@ -104,9 +142,10 @@ def epoch_dataset(config, epoch, split, batch_size):
     """The training data of one epoch: its own seed, so resumes are exact.
 
     On several processes every process draws the same global batches and
-    `run` keeps its own share (`distributed.local_share`).
+    `run` keeps its own share (`distributed.local_share`). A conditional
+    preset's batches are `((images, labels),)`.
     """
-    return datasets.load_dataset(
+    dataset = datasets.load_dataset(
         config.dataset,
         split,
         batch_size=batch_size,
@@ -116,7 +155,11 @@ def epoch_dataset(config, epoch, split, batch_size):
         # Keras iterates it twice under a tf.distribute strategy (the first
         # time to build): both give the draws of one pass.
         rerandomize=False,
+        labels=config.model == "conditional",
     )
+    if config.model == "conditional":
+        dataset = dataset.map(lambda x, c: ((x, c),))
+    return dataset
 
 
 def configure_virtual_devices(count):
@@ -679,10 +722,17 @@ def run(
         # Scalars, and grids of prior samples and of 8 test images beside
         # their reconstructions, in `<workdir>/logs`.
         callbacks = [TensorBoardLog(os.path.join(workdir, "logs"))]
-        if processes == 1:  # On several, drawing would need all of them.
-            test_images, _ = datasets.load_binarized_test_set(config.dataset)
+        # On several processes, drawing would need all of them; a VQ-VAE
+        # has no latent traversals to draw.
+        if processes == 1 and config.model != "vq":
+            test_images, labels = datasets.load_binarized_test_set(
+                config.dataset
+            )
             logs = os.path.join(workdir, "logs")
-            callbacks.append(SampleGrid(logs, inputs=test_images[:8]))
+            inputs = test_images[:8]
+            if config.model == "conditional":  # With their labels.
+                inputs = (inputs, labels[:8])
+            callbacks.append(SampleGrid(logs, inputs=inputs))
     try:
         for epoch in range(start, epochs):
             began = time.monotonic()
@@ -728,7 +778,7 @@ def main(argv=None):
         prog="python -m zoo.train",
         description="Train a keras_vae preset, resuming from its checkpoint.",
     )
-    parser.add_argument("preset", choices=sorted(configs.PRESETS))
+    parser.add_argument("preset", choices=sorted(configs.RECIPES))
     parser.add_argument(
         "--workdir", help="default: ~/.cache/keras_vae/runs/<preset>"
     )

@@ -133,6 +133,36 @@ def test_without_rerandomize_every_iteration_is_the_first():
     np.testing.assert_array_equal(_epoch(dataset), default)
 
 
+def test_labels_come_with_their_images():
+    from keras_vae.datasets import load
+
+    images, labels = load("mnist", "train[:300]")  # Grey levels in [0, 1].
+    images = np.round(images * 255).astype(np.uint8)
+    owner = {image.tobytes(): label for image, label in zip(images, labels)}
+    dataset = load_dataset(
+        "mnist",
+        "train[:300]",
+        batch_size=64,
+        shuffle=True,
+        binarization=None,
+        labels=True,
+    )
+    seen = []
+    for x, c in dataset:
+        assert c.dtype == "int32" and c.shape == (x.shape[0],)
+        grey = np.round(np.asarray(x) * 255).astype(np.uint8)
+        for image, label in zip(grey, np.asarray(c)):
+            seen.append(bool(owner[image.tobytes()] == label))
+    assert len(seen) == len(images) and all(seen)
+    # The same images and draws as without labels.
+    kwargs = dict(batch_size=64, shuffle=True, seed=3)
+    plain = _epoch(load_dataset("mnist", "train[:300]", **kwargs))
+    pairs = load_dataset("mnist", "train[:300]", labels=True, **kwargs)
+    np.testing.assert_array_equal(
+        np.concatenate([np.asarray(x) for x, _ in pairs]), plain
+    )
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -143,6 +173,7 @@ def test_without_rerandomize_every_iteration_is_the_first():
         ({"shuffle": "yes"}, "shuffle='yes'"),
         ({"drop_remainder": 1}, "drop_remainder=1"),
         ({"rerandomize": "no"}, "rerandomize='no'"),
+        ({"labels": 1}, "labels=1"),
         ({"split": "dev"}, "split='dev'"),
     ],
 )

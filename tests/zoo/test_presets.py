@@ -346,19 +346,37 @@ def test_committed_preset(name):
     assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()
 
 
-@pytest.mark.parametrize("name", sorted(configs.PRESETS))
+@pytest.mark.parametrize("name", sorted(configs.RECIPES))
 def test_every_config_builds_and_serializes(name):
     """A typo in a config fails here, not hours into its training run."""
     config = configs.get_config(name)
     vae = train.build_vae(config)
     x = np.zeros((2, 28, 28, 1), "float32")
+    inputs = x
+    if config.model == "conditional":
+        assert isinstance(vae, keras_vae.ConditionalVAE)
+        assert vae.num_classes == 10
+        inputs = (x, np.array([3, 7]))
     # (2, 28, 28, 1), or (2, num_samples, 28, 28, 1) with several samples.
     expected = (2,) + ((config.num_samples,) if config.num_samples > 1 else ())
     expected += x.shape[1:]
-    assert vae(x).shape == expected
-    assert keras_vae.VAE.from_config(vae.get_config())(x).shape == expected
+    assert vae(inputs).shape == expected
+    kind = type(vae)
+    assert kind.from_config(vae.get_config())(inputs).shape == expected
+    if config.model == "vq":
+        assert isinstance(vae, keras_vae.VQVAE)
+        assert vae.embedding_dim == config.latent_dim
+        return
+    assert kind is {
+        "vae": keras_vae.VAE,
+        "hierarchical": keras_vae.HierarchicalVAE,
+        "conditional": keras_vae.ConditionalVAE,
+    }[config.model]
     assert vae.objective == config.objective
-    assert vae.latent_dim == config.latent_dim
+    if config.prior is not None:
+        assert type(vae.prior).__name__ == config.prior["class_name"]
+    if config.model != "hierarchical":  # Its latent_dim is the top's.
+        assert vae.latent_dim == config.latent_dim
 
 
 @pytest.mark.parametrize("name", sorted(configs.PRESETS))
