@@ -106,7 +106,8 @@ def evaluate(
         "kl": float(logs["kl"]),
         "reconstruction": float(logs["reconstruction"]),
         "seconds": round(seconds, 1),
-        "protocol": _protocol(dataset, len(x), num_samples, seed),
+        # A conditional model's `x` is `(images, labels)`: count images.
+        "protocol": _protocol(dataset, len(_images_of(x)), num_samples, seed),
     }
 
 

@@ -166,3 +166,12 @@ def test_class_accuracy_needs_a_conditional_vae_of_the_classes():
         class_accuracy(cvae, "mnist")
     with pytest.raises(ValueError, match="samples_per_class"):
         class_accuracy(cvae, "mnist", samples_per_class=0)
+
+
+def test_a_conditional_models_evaluation_counts_its_images():
+    # It counted the (images, labels) pair: 2 images.
+    cvae = keras_vae.ConditionalVAE.mlp(
+        (28, 28, 1), latent_dim=2, num_classes=10
+    )
+    metrics = evaluate(cvae, "mnist", num_samples=2, limit=7, verbose=0)
+    assert metrics["protocol"]["num_images"] == 7

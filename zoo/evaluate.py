@@ -111,13 +111,14 @@ def main(argv=None):
         vae, origin = load_model(args.preset, args.source, workdir)
     except RunFileError as e:
         parser.error(str(e))
-    print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
     from_checkpoint = origin.endswith(CHECKPOINT)
     if _is_vq(args.preset):
+        print(f"Evaluating {origin} on {config.dataset} test: reconstruction")
         metrics = evaluate_reconstruction(
             vae, config.dataset, batch_size=args.batch_size, limit=args.limit
         )
         return _write(metrics, origin, args, workdir, from_checkpoint)
+    print(f"Evaluating {origin} on {config.dataset} test, k={args.num_samples}")
     metrics = evaluate(
         vae,
         config.dataset,

@@ -103,6 +103,7 @@ def model_card(name, config, metadata):
     """The README.md of a preset."""
     m = metadata["metrics"]
     t = metadata["training"]
+    conditional = config.model == "conditional"
     if config.model == "vq":
         table = (
             ("reconstruction", "reconstruction NLL, -log p(x\\|z_q)", ".2f"),
@@ -118,7 +119,12 @@ def model_card(name, config, metadata):
         table = (
             (
                 "nll",
-                f"NLL, importance-weighted, k={m['num_importance_samples']}",
+                (
+                    "NLL given the label, -log p(x\\|c), "
+                    if conditional
+                    else "NLL, "
+                )
+                + f"importance-weighted, k={m['num_importance_samples']}",
                 ".2f",
             ),
             ("elbo", "ELBO", ".2f"),
@@ -161,10 +167,10 @@ def model_card(name, config, metadata):
         classes = f"""
 ## Does it draw the class asked for?
 
-{c["classifier"]} (its own test accuracy:
-{c["classifier_test_accuracy"]:.2%}) recognises the class asked for in
-**{c["accuracy"]:.2%}** of {c["num_samples"]:,} samples
-({c["num_samples"] // len(c["per_class"]):,} per class; prior draws decoded
+An independent classifier, {c["classifier"]}
+(its own test accuracy: {c["classifier_test_accuracy"]:.2%}), recognises the
+class asked for in **{c["accuracy"]:.2%}** of {c["num_samples"]:,} samples
+({c["num_samples"] // len(c["per_class"]):,} per class: prior draws decoded
 to pixel probabilities). Per class, 0 to {len(c["per_class"]) - 1}:
 {per_class}.
 """
@@ -186,6 +192,14 @@ to pixel probabilities). Per class, 0 to {len(c["per_class"]) - 1}:
         objective += f", k={config.num_samples}"
     if config.kl_warmup_steps:
         objective += f", KL warm-up over {config.kl_warmup_steps:,} steps"
+    latent_text = f"{config.latent_dim}-d latent"
+    if config.model == "vq":
+        objective = "reconstruction + codebook and commitment losses"
+        latent_text = f"codes of size {config.latent_dim}"
+    if config.prior is not None:
+        latent_text += f", {config.prior['class_name']} prior" + _kwargs(
+            config.prior.get("config", {})
+        )
     hours = t["wall_time_s"] / 3600
     notes = list(t.get("notes", []))
     if t.get("stopped_s"):
@@ -228,7 +242,7 @@ image (lower is better for NLL){vq_note}:
 ## Model
 
 - Architecture: `{config.architecture}`{_kwargs(config.architecture_kwargs)},
-  {config.latent_dim}-d latent, Bernoulli decoder (logits),
+  {latent_text}, Bernoulli decoder (logits),
   {metadata["parameters"]:,} parameters.
 - Objective: {objective}.
 - Training: `{t["command"]}` — {t["epochs"]} epochs on the

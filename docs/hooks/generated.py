@@ -120,7 +120,32 @@ def _nll(metrics):
     return text
 
 
+def _model_class(metadata):
+    return {
+        "conditional": "ConditionalVAE",
+        "hierarchical": "HierarchicalVAE",
+        "vq": "VQVAE",
+    }.get(metadata.get("model"), "VAE")
+
+
+def _score(metadata):
+    """The table's test score: the NLL, or a VQ-VAE's reconstruction."""
+    metrics = metadata.get("metrics", {})
+    if metadata.get("model") == "vq":
+        return (
+            f"reconstruction {_number(metrics.get('reconstruction'))}, "
+            f"PSNR {_number(metrics.get('psnr'), 1)} dB (no NLL)"
+        )
+    text = _nll(metrics)
+    accuracy = (metrics.get("class_accuracy") or {}).get("accuracy")
+    if accuracy is not None:
+        text += f"; right class {accuracy:.1%}"
+    return text
+
+
 def _objective(metadata):
+    if metadata.get("model") == "vq":
+        return "reconstruction + VQ losses"
     objective = metadata.get("objective", "elbo")
     label = {"elbo": "ELBO", "iwae": "IWAE"}.get(objective, objective)
     if metadata.get("num_samples", 1) > 1:
@@ -132,6 +157,22 @@ def _architecture(metadata):
     architecture = metadata.get("architecture", "—")
     kwargs = metadata.get("architecture_kwargs") or {}
     hidden = kwargs.get("hidden")
+    if metadata.get("model") == "conditional":
+        widths = "-".join(str(h) for h in kwargs.get("hidden_units", []))
+        return f"MLP 784+10-{widths}, one-hot labels in both networks"
+    if architecture == "vq_mlp":
+        model = metadata.get("model_kwargs") or {}
+        return (
+            "MLP 784-512-256 around 16 codes of size "
+            f"{metadata.get('latent_dim')} ({model.get('num_embeddings')} in "
+            "the codebook)"
+        )
+    prior = (metadata.get("prior") or {}).get("class_name")
+    if prior:
+        count = metadata["prior"].get("config", {}).get("num_components")
+        suffix = f", {prior} ({count} pseudo-inputs)" if count else f", {prior}"
+        metadata = {**metadata, "prior": None}
+        return _architecture(metadata) + suffix
     if architecture == "mlp" and hidden:
         return "MLP " + "-".join(str(h) for h in [784, *hidden])
     if architecture == "conv_mlp" and hidden:
@@ -173,7 +214,6 @@ def zoo_table(presets, image_prefix=ZOO_URL):
     ]
     for metadata in presets:
         name = metadata["name"]
-        metrics = metadata.get("metrics", {})
         images = _images(metadata)
         # Half the image's 484 pixels: each digit near its 28 pixels.
         thumbnail = (
@@ -188,7 +228,7 @@ def zoo_table(presets, image_prefix=ZOO_URL):
             f"| {metadata.get('latent_dim', '—')} "
             f"| {_architecture(metadata)}, {_objective(metadata)} "
             f"| {f'{parameters:,}' if parameters else '—'} "
-            f"| {_nll(metrics)} | {thumbnail} |"
+            f"| {_score(metadata)} | {thumbnail} |"
         )
     k = sorted(
         {
@@ -201,7 +241,10 @@ def zoo_table(presets, image_prefix=ZOO_URL):
         "\nTest NLL: the importance-weighted estimate of −log p(x) with "
         f"k = {', '.join(str(x) for x in k) or '—'} samples per image, ± its "
         "standard error over the images, in nats per image (lower is "
-        "better). "
+        "better); a conditional preset's is −log p(x | label), and the "
+        "share of its class-conditional samples an independent classifier "
+        "recognises follows it. A VQ-VAE has no likelihood bound: its "
+        "reconstruction NLL of each image from its codes, and PSNR. "
         "All on the 10,000 test images under the fixed binarization of "
         "`keras_vae.datasets` ([how we measure](tutorials/likelihood.md)).\n"
     )
@@ -217,33 +260,70 @@ def zoo_details(presets, image_prefix=ZOO_URL):
         training = metadata.get("training", {})
         images = _images(metadata)
         lines = [f"## {name}", "", metadata.get("description", ""), ""]
+        model_class = _model_class(metadata)
+        sampling = {
+            "ConditionalVAE": "sevens = vae.sample(16, condition=7, seed=0)",
+            "VQVAE": "images = vae.sample(16, seed=0)  # independent codes",
+        }.get(model_class, "images = vae.sample(16, seed=0)")
         lines += [
             "```python",
             "import keras_vae",
             "",
-            f'vae = keras_vae.VAE.from_preset("{name}")',
-            "images = vae.sample(16, seed=0)",
+            f'vae = keras_vae.{model_class}.from_preset("{name}")',
+            sampling,
             "```",
             "",
         ]
         facts = [
             ("Data", _dataset(metadata.get("dataset"))),
-            ("Latent dimensions", metadata.get("latent_dim")),
+            (
+                "Code size" if model_class == "VQVAE" else "Latent dimensions",
+                metadata.get("latent_dim"),
+            ),
             ("Architecture", _architecture(metadata)),
             ("Objective", _objective(metadata)),
             ("Parameters", f"{metadata.get('parameters', 0):,}"),
-            (
-                "Test NLL",
-                f"{_nll(metrics)} nats "
-                f"(k = {metrics.get('num_importance_samples', '—')})",
-            ),
-            ("Test ELBO", f"{_number(metrics.get('elbo'))} nats"),
-            ("KL", f"{_number(metrics.get('kl'))} nats"),
-            (
-                "Reconstruction",
-                f"{_number(metrics.get('reconstruction'))} nats",
-            ),
         ]
+        if model_class == "VQVAE":
+            facts += [
+                (
+                    "Test reconstruction",
+                    f"{_number(metrics.get('reconstruction'))} nats "
+                    "(−log p(x | decoded codes))",
+                ),
+                ("PSNR", f"{_number(metrics.get('psnr'), 1)} dB"),
+                (
+                    "Codebook",
+                    f"{metrics.get('codes_used')} of "
+                    f"{metrics.get('num_embeddings')} codes used, perplexity "
+                    f"{_number(metrics.get('perplexity'), 1)}",
+                ),
+            ]
+        else:
+            facts += [
+                (
+                    "Test NLL",
+                    f"{_nll(metrics)} nats "
+                    f"(k = {metrics.get('num_importance_samples', '—')})",
+                ),
+                ("Test ELBO", f"{_number(metrics.get('elbo'))} nats"),
+                ("KL", f"{_number(metrics.get('kl'))} nats"),
+                (
+                    "Reconstruction",
+                    f"{_number(metrics.get('reconstruction'))} nats",
+                ),
+            ]
+        classes = metrics.get("class_accuracy")
+        if classes:
+            facts.append(
+                (
+                    "Class asked for",
+                    f"recognised in **{classes['accuracy']:.1%}** of "
+                    f"{classes['num_samples']:,} samples by "
+                    f"{classes['classifier']} (its test accuracy "
+                    f"{classes['classifier_test_accuracy']:.1%})",
+                )
+            )
         if training.get("command"):
             facts.append(("Trained with", f"`{training['command']}`"))
         if training.get("epochs"):
@@ -281,7 +361,13 @@ def zoo_details(presets, image_prefix=ZOO_URL):
         lines += [f"- **{key}**: {value}" for key, value in facts]
         lines.append("")
         captions = {
-            "samples.png": "Samples: decoded draws from the prior N(0, I).",
+            "samples.png": {
+                "VQVAE": "Samples: decoded code rows drawn position by "
+                "position from the fitted categorical prior (no global "
+                "structure: see the VQ-VAE tutorial).",
+                "ConditionalVAE": "Samples: decoded prior draws, with the "
+                "classes 0 to 9 as conditions.",
+            }.get(model_class, "Samples: decoded draws from the prior."),
             "reconstructions.png": "Test images (odd columns) and their "
             "reconstructions (even columns).",
             "latent_plane.png": "The 2-d latent plane: the means of the "

@@ -299,14 +299,28 @@ def _inspect_preset(preset):
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _load_preset(preset):
+def _load_preset(preset, command=None):
+    """The preset's model: any keras_vae model, or only a `VAE` (and its
+    subclasses) where `command` names one that needs a VAE's continuous
+    latent space."""
+    import keras
+
     import keras_vae
+    from keras_vae.presets import _preset_io
 
     _builtin_directory(preset)  # Unknown: fails early, listing presets.
     try:
-        return keras_vae.VAE.from_preset(preset)
+        model = _preset_io.load_as(keras.Model, preset)
     except (ValueError, OSError) as e:  # A PresetError, a damaged file...
         raise CommandError(f"cannot load the preset {preset!r}: {e}") from None
+    if command is not None and not isinstance(model, keras_vae.VAE):
+        raise CommandError(
+            f"{preset} is a {type(model).__name__}, whose latents are code "
+            f"indices: `{command}` needs a VAE's continuous latent space "
+            "and likelihood bound (`sample` and `reconstruct` work with it; "
+            "its card gives its reconstruction metrics)."
+        )
+    return model
 
 
 def _input_shape(metadata):
@@ -394,13 +408,14 @@ def _check_grid(shape, num_images, columns, scale, options):
         )
 
 
-def _load_checked(preset, metadata, check):
+def _load_checked(preset, metadata, check, command=None):
     """Runs `check(shape)` with the preset's input shape, before loading
-    the model where the metadata tells the shape, then loads it."""
+    the model where the metadata tells the shape, then loads it (a `VAE`
+    only, where `command` is given: see `_load_preset`)."""
     shape = _input_shape(metadata)
     if shape is not None:
         check(shape)
-    vae = _load_preset(preset)
+    vae = _load_preset(preset, command)
     if shape is None:
         check(_model_input_shape(vae))
     return vae

@@ -201,7 +201,7 @@ def interpolate_command(args):
             f"--steps ({args.steps}) or --scale ({args.scale})",
         )
 
-    vae = _load_checked(args.preset, metadata, check)
+    vae = _load_checked(args.preset, metadata, check, "interpolate")
     x, labels = _test_images(dataset)
     ends = x[[args.start, args.end]]
     given = _given(vae, args.preset, labels[[args.start, args.end]])
@@ -299,7 +299,7 @@ def traverse_command(args):
             f"--scale ({args.scale})",
         )
 
-    vae = _load_checked(args.preset, metadata, check)
+    vae = _load_checked(args.preset, metadata, check, "traverse")
     _check_dims(args.preset, args.dim, vae.latent_dim)
     from keras_vae.models.conditional_vae import ConditionalVAE
 

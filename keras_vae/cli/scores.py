@@ -48,6 +48,7 @@ def evaluate_command(args):
         args.preset,
         metadata,
         lambda shape: _check_shape(args.preset, shape, dataset),
+        command="evaluate",
     )
     metrics = _estimate(evaluate, args, vae, dataset)
     if not distributed.is_chief():
@@ -138,6 +139,7 @@ def compare_command(args):
             name,
             metadata,
             lambda shape, name=name: _check_shape(name, shape, datasets[0]),
+            command="compare",
         )
         for name, metadata in zip(names, metadatas)
     ]

@@ -36,9 +36,10 @@ def list_presets():
 
     Returns:
         A list of dicts, one per preset, sorted by name: `name`,
+        `family` (`"vae"`, `"hierarchical"`, `"conditional"` or `"vq"`),
         `description`, `dataset`, `latent_dim`, `parameters`, `metrics` (a
-        dict: `nll`, `elbo`, `kl`, `reconstruction`... in nats) and
-        `directory`.
+        dict: `nll`, `elbo`, `kl`, `reconstruction`... in nats; a VQ-VAE's
+        `reconstruction`, `psnr`, `codes_used`...) and `directory`.
 
     Example:
 
@@ -55,6 +56,7 @@ def list_presets():
         presets.append(
             {
                 "name": name,
+                "family": metadata.get("model", "vae"),
                 "description": metadata.get("description", ""),
                 "dataset": metadata.get("dataset"),
                 "latent_dim": metadata.get("latent_dim"),

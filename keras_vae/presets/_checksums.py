@@ -76,6 +76,29 @@ PINNED = {
             "46cbd5732b3ce83f0113802c4cacb95367e34ec8d64c548911f50e62684125cd"
         ),
     },
+    "mnist_cvae": {
+        "README.md": (
+            "ea25194c2cd951828dc280bf44f6cd34b55213f0e7992717e7498edcc3499a13"
+        ),
+        "config.json": (
+            "4f9fa4880ca96210be62bc011d182e69baa9149708569acedf53f08f7a1cd8a8"
+        ),
+        "metadata.json": (
+            "423e0238b82be64eae9aa9ed393089a9d74c703d72105bad87529e4c4892aa91"
+        ),
+        "model.weights.h5": (
+            "955f22ecc2e99016aaaa296b80c9dd89d502df2274c4a411d0fa1b5655e99466"
+        ),
+        "reconstructions.png": (
+            "0d25587d05e5500153f314987bb2a908e1a9889bf01ff8955b08aa8e5d49e3aa"
+        ),
+        "reference.npz": (
+            "bb630bf6d6432d794456d39a0b0044641858783424d8d6add73701b6a8dda6c0"
+        ),
+        "samples.png": (
+            "3284fe14254b6632630ead23281a8a74cac971353f3216fb6b05d303b663db9f"
+        ),
+    },
     "mnist_mlp_2": {
         "README.md": (
             "3930d2ee04ae272bd8f2305764a15486ebc700efc2a44b1acc615ffc4a8c383a"
@@ -123,6 +146,29 @@ PINNED = {
         ),
         "samples.png": (
             "2a0590cab0ae223b3f2839f49b1ad3627063c4c7a525b61e6462003d58430156"
+        ),
+    },
+    "mnist_vqvae": {
+        "README.md": (
+            "1444abec19c979823376a3f9afddb8b5c12befd17cecce472fd7d2a3a67ec8a7"
+        ),
+        "config.json": (
+            "5a6f11c28a35d529a4b5186f85b92c3485a049f411f0b06f1fb185621b094d49"
+        ),
+        "metadata.json": (
+            "1ba95fe6987f348fdb15bb175af7d78f613c6b9db74cee7ac106e9e736d753a1"
+        ),
+        "model.weights.h5": (
+            "fdcddd08be4250445a2c314ad05088458ab15e7b4811e03365b1c15fc0f0ce8f"
+        ),
+        "reconstructions.png": (
+            "694a81d51a74fdf9d4e382639b5702f931bc055e78cc48980b6aa6bd79af61f6"
+        ),
+        "reference.npz": (
+            "3945b447ee47e7a039d80a98abc31c4aa7be0c09f7d0c3d109facb8c2e813668"
+        ),
+        "samples.png": (
+            "51dadc56ac10852fbdff546072a9c5b13f79556ef92cfb0b4480c5d888d103aa"
         ),
     },
 }

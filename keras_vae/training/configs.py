@@ -152,15 +152,6 @@ PRESETS = {
             epochs=200,
             final_learning_rate=2e-5,
         ),
-    )
-}
-
-
-# Recipes still training toward their preset (published presets are in
-# `PRESETS`, whose every entry has a preset in the package).
-IN_TRAINING = {
-    config.name: config
-    for config in (
         PresetConfig(
             name="mnist_cvae",
             description=(
@@ -169,21 +160,6 @@ IN_TRAINING = {
                 "decoder, ELBO. `sample(n, condition=7)` draws sevens."
             ),
             dataset="mnist",
-            model="conditional",
-            architecture="mlp",
-            architecture_kwargs={"hidden_units": (512, 256)},
-            latent_dim=8,
-            epochs=50,
-        ),
-        PresetConfig(
-            name="fashion_mnist_cvae",
-            description=(
-                "Conditional VAE on Fashion-MNIST: MLP encoder and decoder "
-                "(784+10-512-256, 8-d latent), one-hot labels on both "
-                "sides, Bernoulli decoder, ELBO. `sample(n, condition=7)` "
-                "draws sneakers."
-            ),
-            dataset="fashion_mnist",
             model="conditional",
             architecture="mlp",
             architecture_kwargs={"hidden_units": (512, 256)},
@@ -208,6 +184,30 @@ IN_TRAINING = {
                 "ema": True,
                 "dead_code_threshold": 0.002,
             },
+            epochs=50,
+        ),
+    )
+}
+
+
+# Recipes still training toward their preset (published presets are in
+# `PRESETS`, whose every entry has a preset in the package).
+IN_TRAINING = {
+    config.name: config
+    for config in (
+        PresetConfig(
+            name="fashion_mnist_cvae",
+            description=(
+                "Conditional VAE on Fashion-MNIST: MLP encoder and decoder "
+                "(784+10-512-256, 8-d latent), one-hot labels on both "
+                "sides, Bernoulli decoder, ELBO. `sample(n, condition=7)` "
+                "draws sneakers."
+            ),
+            dataset="fashion_mnist",
+            model="conditional",
+            architecture="mlp",
+            architecture_kwargs={"hidden_units": (512, 256)},
+            latent_dim=8,
             epochs=50,
         ),
         PresetConfig(

@@ -68,7 +68,8 @@ def test_a_conditional_preset(tmp_path, monkeypatch):
         card = f.read()
     assert "keras_vae.ConditionalVAE.from_preset" in card
     assert "**90.00%** of 10,000 samples" in card
-    assert "its own test accuracy:\n98.00%" in card
+    assert "(its own test accuracy: 98.00%)" in card
+    assert "NLL given the label" in card
 
 
 def test_a_conditional_preset_needs_its_class_accuracy(tmp_path, monkeypatch):

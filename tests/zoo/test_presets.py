@@ -323,27 +323,50 @@ def test_publish_into_the_package_pins_its_checksums(
 def test_committed_preset(name):
     """Loads on this backend (whichever trained it), reproduces the
     reference outputs, samples, and carries its metrics."""
-    vae = keras_vae.VAE.from_preset(name)
+    config = configs.get_config(name)
+    model_class = keras_vae.VQVAE if config.model == "vq" else keras_vae.VAE
+    vae = model_class.from_preset(name)
     metadata = vae.preset_metadata
-    for key in ("nll", "elbo", "kl", "reconstruction"):
+    keys = ("nll", "elbo", "kl", "reconstruction")
+    if config.model == "vq":  # No likelihood bound: reconstruction.
+        keys = ("reconstruction", "psnr", "mse", "perplexity")
+    for key in keys:
         assert np.isfinite(metadata["metrics"][key]), key
-    assert metadata["metrics"]["num_importance_samples"] == 5000
+    if config.model != "vq":
+        assert metadata["metrics"]["num_importance_samples"] == 5000
     assert metadata["protocol"]["num_images"] == 10000  # The whole test set.
-    assert metadata["training"]["epochs"] == configs.get_config(name).epochs
-    assert metadata["training"]["split"] == configs.get_config(name).train_split
+    assert metadata["training"]["epochs"] == config.epochs
+    assert metadata["training"]["split"] == config.train_split
     assert "departures" not in metadata
     reference = np.load(
         os.path.join(keras_vae.presets.PRESETS_DIR, name, "reference.npz")
     )
-    np.testing.assert_allclose(
-        vae.decode(reference["z"]), reference["decoded"], atol=2e-5
-    )
-    # The encoder too, on the stored decoded images (digit-like inputs).
-    mean, log_var = vae.encode(reference["decoded"])
-    np.testing.assert_allclose(mean, reference["mean"], atol=1e-4)
-    np.testing.assert_allclose(log_var, reference["log_var"], atol=1e-4)
     images = vae.sample(4, seed=0)
     assert images.shape == (4, 28, 28, 1) and np.isfinite(images).all()
+    if config.model == "vq":
+        codes = reference["codes"].astype("int32")
+        np.testing.assert_allclose(
+            vae.decode(codes), reference["decoded"], atol=2e-5
+        )
+        encoded = vae.encoder(reference["decoded"], training=False)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(encoded), reference["encoded"], atol=1e-4
+        )
+        assert metadata["metrics"]["codes_used"] <= vae.num_embeddings
+        return
+    given = {}
+    if config.model == "conditional":  # Its reference's fixed labels.
+        given = {"condition": vae._reference_condition(len(reference["z"]))}
+        accuracy = metadata["metrics"]["class_accuracy"]
+        assert 0 <= accuracy["accuracy"] <= 1
+        assert accuracy["num_samples"] == 10000
+    np.testing.assert_allclose(
+        vae.decode(reference["z"], **given), reference["decoded"], atol=2e-5
+    )
+    # The encoder too, on the stored decoded images (digit-like inputs).
+    mean, log_var = vae.encode(reference["decoded"], **given)
+    np.testing.assert_allclose(mean, reference["mean"], atol=1e-4)
+    np.testing.assert_allclose(log_var, reference["log_var"], atol=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(configs.RECIPES))
@@ -367,11 +390,14 @@ def test_every_config_builds_and_serializes(name):
         assert isinstance(vae, keras_vae.VQVAE)
         assert vae.embedding_dim == config.latent_dim
         return
-    assert kind is {
-        "vae": keras_vae.VAE,
-        "hierarchical": keras_vae.HierarchicalVAE,
-        "conditional": keras_vae.ConditionalVAE,
-    }[config.model]
+    assert (
+        kind
+        is {
+            "vae": keras_vae.VAE,
+            "hierarchical": keras_vae.HierarchicalVAE,
+            "conditional": keras_vae.ConditionalVAE,
+        }[config.model]
+    )
     assert vae.objective == config.objective
     if config.prior is not None:
         assert type(vae.prior).__name__ == config.prior["class_name"]
