@@ -30,6 +30,29 @@ PINNED = {
             "7b666b2eb79f3a460704ea85e69f9b6a852cb776b28b2ac90d5e1c2b0c120b97"
         ),
     },
+    "fashion_mnist_cvae": {
+        "README.md": (
+            "420c1db556341241affcfdc452e98f67edad6273df9f421a1fa5b1227f8396f7"
+        ),
+        "config.json": (
+            "e49614dec8cf35ffc158f40b72123ec0f8323b8ddb6a13cabfbb4227a743f44d"
+        ),
+        "metadata.json": (
+            "6c8d8bcddba81d91998d99f38eab37b89efea41400bc52ea1430050393eddc7f"
+        ),
+        "model.weights.h5": (
+            "f83ed82a8d729af4d8d1533b791f90c30b0a6424dde4e6946d3733013baf7754"
+        ),
+        "reconstructions.png": (
+            "e2d06205887cb29d0554bab755438b4b4807098ec444b1b01f035be65ac1efe4"
+        ),
+        "reference.npz": (
+            "4aa1655d5c0a496e0e05c00ba96a3e9d82e0cc5019b9e46827d674a48ea633ff"
+        ),
+        "samples.png": (
+            "0076116b55783e10b8afbd387cb5b504169f7453eac36166cbecdd8e35923694"
+        ),
+    },
     "fashion_mnist_mlp_32": {
         "README.md": (
             "668864f2d9d21a564fdf31a374a89fd258f510af15910039a22cb4f8465dc94d"
