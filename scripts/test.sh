@@ -24,8 +24,9 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 # (tests/docs/test_training_examples.py). The docs' code blocks
 # run in full on the first backend too; on the others only the pages with a block written
 # for a particular backend (tests/docs/_blocks.py) run again. The zoo's
-# kill-and-resume run and the killed publishes go with jax, the zoo's
-# backend (the saved state they rely on is tested on every backend by
+# kill-and-resume run, the killed publishes, the zoo's loop with the
+# families (conditional, VQ-VAE) and the class-accuracy classifier (a
+# minute of CNN training) go with jax, the zoo's backend (the saved state they rely on is tested on every backend by
 # tests/test_vae.py, the preset writes by tests/test_safety_presets.py).
 once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/docs/test_generated.py tests/docs/test_docstring_examples.py
@@ -36,7 +37,8 @@ once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/test_safety_distributed.py tests/test_multiprocess.py
       tests/docs/test_api_pages.py tests/docs/test_concept_claims.py
       tests/docs/test_finetune_page.py)
-jax_only=(tests/zoo/test_train_resume.py tests/zoo/test_publish_killed.py)
+jax_only=(tests/zoo/test_train_resume.py tests/zoo/test_publish_killed.py
+          tests/zoo/test_families.py tests/test_class_accuracy.py)
 # Two workers, each taking whole files (module fixtures are built once).
 workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
 status=0
