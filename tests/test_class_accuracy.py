@@ -19,6 +19,15 @@ def test_class_accuracy_counts_the_class_asked_for(monkeypatch):
     from keras_vae.evaluation import class_accuracy
 
     images, labels = datasets.load("mnist", "test")
+    # The classifier learns from 20,000 training images: a third of the
+    # minute all 60,000 take.
+    load = datasets.load
+
+    def fewer(name, split="train", **kwargs):
+        x, y = load(name, split, **kwargs)
+        return (x[:20000], y[:20000]) if split == "train" else (x, y)
+
+    monkeypatch.setattr(datasets, "load", fewer)
     cvae = keras_vae.ConditionalVAE.mlp(
         (28, 28, 1), latent_dim=2, num_classes=10
     )
@@ -35,7 +44,7 @@ def test_class_accuracy_counts_the_class_asked_for(monkeypatch):
         cvae, "mnist", samples_per_class=40, classifier_epochs=1, verbose=0
     )
     assert scores["num_samples"] == 400
-    assert scores["classifier_test_accuracy"] > 0.95
+    assert scores["classifier_test_accuracy"] > 0.9
     even, odd = scores["per_class"][::2], scores["per_class"][1::2]
     assert min(even) > 0.85 and max(odd) < 0.15
     np.testing.assert_allclose(scores["accuracy"], np.mean(scores["per_class"]))

@@ -134,6 +134,8 @@ def test_only_process_zero_writes(runs):
 
 def test_two_processes_resume_from_the_checkpoint(runs):
     root, _, backend = runs
+    if backend != "jax":  # The resume's logic is the same on both.
+        pytest.skip("resumes are checked on jax, the quicker to start")
     before = weights(root / "two" / "checkpoint.keras")
     outputs = run_processes(root / "two", 2, backend)
     for output in outputs:

@@ -819,7 +819,7 @@ class VQVAE(SeedStateMixin, keras.Model):
         import keras_vae
 
         vqvae = keras_vae.VQVAE.from_preset("mnist_vqvae")
-        codes = vqvae.sample_codes(4, seed=0)  # (4, 7, 7) code indices
+        codes = vqvae.sample_codes(4, seed=0)  # (4, 16) code indices
         images = vqvae.decode(codes)
         ```
         """

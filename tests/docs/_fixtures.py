@@ -71,29 +71,75 @@ def make_fake_preset(root, name, latent_dim=2):
     return directory
 
 
-def make_tiny_preset(root, name, latent_dim, dataset="mnist"):
-    """An untrained MLP VAE saved as a preset, with zoo-like metadata."""
+def make_tiny_preset(root, name, latent_dim, dataset="mnist", family="vae"):
+    """An untrained model saved as a preset, with zoo-like metadata: an MLP
+    `VAE`, or for `family` `"conditional"` a `ConditionalVAE` of 10
+    classes, for `"vq"` a `VQVAE` of 16 codes of size `latent_dim`."""
     import keras
 
     import keras_vae
 
+    metadata = {
+        "name": name,
+        "description": "tiny test preset",
+        "dataset": dataset,
+        "latent_dim": latent_dim,
+        "model": family,
+        "metrics": {"nll": 500.0, "num_importance_samples": 5},
+    }
     inputs = keras.Input((28, 28, 1))
     features = keras.layers.Dense(16, activation="relu")(
         keras.layers.Flatten()(inputs)
     )
+    if family == "conditional":
+        vae = keras_vae.ConditionalVAE.mlp(
+            (28, 28, 1),
+            latent_dim=latent_dim,
+            num_classes=10,
+            hidden_units=(16,),
+            seed=0,
+        )
+        vae(vae._dummy_inputs((28, 28, 1)))
+        metadata["metrics"]["class_accuracy"] = {
+            "accuracy": 0.1,
+            "per_class": [0.1] * 10,
+            "classifier_test_accuracy": 0.9,
+            "num_samples": 100,
+            "classifier": "a stand-in",
+        }
+        return vae.save_to_preset(os.path.join(root, name), metadata=metadata)
+    if family == "vq":
+        codes = keras.layers.Reshape((16, latent_dim))(
+            keras.layers.Dense(16 * latent_dim)(features)
+        )
+        encoder = keras.Model(inputs, codes)
+        quantized = keras.Input((16, latent_dim))
+        logits = keras.layers.Reshape((28, 28, 1))(
+            keras.layers.Dense(784)(keras.layers.Flatten()(quantized))
+        )
+        decoder = keras.Model(quantized, logits)
+        vq = keras_vae.VQVAE(
+            encoder,
+            decoder,
+            num_embeddings=8,
+            embedding_dim=latent_dim,
+            likelihood="bernoulli",
+            seed=0,
+        )
+        vq(np.zeros((1, 28, 28, 1), "float32"))
+        metadata["metrics"] = {
+            "reconstruction": 500.0,
+            "psnr": 5.0,
+            "mse": 0.3,
+            "codes_used": 8,
+            "num_embeddings": 8,
+            "perplexity": 8.0,
+        }
+        return vq.save_to_preset(os.path.join(root, name), metadata=metadata)
     encoder = keras.Model(inputs, features)
     latent = keras.Input((latent_dim,))
     logits = keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784)(latent))
     decoder = keras.Model(latent, logits)
     vae = keras_vae.VAE(encoder, decoder, latent_dim=latent_dim, seed=0)
     vae(np.zeros((1, 28, 28, 1), "float32"))
-    return vae.save_to_preset(
-        os.path.join(root, name),
-        metadata={
-            "name": name,
-            "description": "tiny test preset",
-            "dataset": dataset,
-            "latent_dim": latent_dim,
-            "metrics": {"nll": 500.0, "num_importance_samples": 5},
-        },
-    )
+    return vae.save_to_preset(os.path.join(root, name), metadata=metadata)

@@ -18,7 +18,12 @@ def zoo_stand_ins(tmp_path_factory):
     for name in sorted(zoo_preset_names()):
         latent_dim = 2 if name.endswith("_2") else 32
         dataset = "fashion_mnist" if name.startswith("fashion") else "mnist"
-        make_tiny_preset(str(root), name, latent_dim, dataset)
+        family = "vae"
+        if name.endswith("_cvae"):
+            family, latent_dim = "conditional", 8
+        elif name.endswith("_vqvae"):
+            family, latent_dim = "vq", 8
+        make_tiny_preset(str(root), name, latent_dim, dataset, family)
     return str(root)
 
 

@@ -13,7 +13,7 @@ from keras_vae.training import run as train
 from zoo import evaluate
 from zoo import publish
 
-SPLIT = "train[:256]"
+SPLIT = "train[:128]"
 
 
 def _train_and_evaluate(name, workdir):
@@ -25,7 +25,7 @@ def _train_and_evaluate(name, workdir):
         verbose=0,
         tensorboard=True,
     )
-    evaluate.main([name, "--workdir", workdir, "-k", "5", "--limit", "40"])
+    evaluate.main([name, "--workdir", workdir, "-k", "2", "--limit", "20"])
     with open(os.path.join(workdir, "eval.json")) as f:
         return json.load(f)
 
