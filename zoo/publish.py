@@ -141,17 +141,15 @@ def model_card(name, config, metadata):
             "Reconstruction standard error over the test images: "
             f"{m['reconstruction_standard_error']:.2f}."
         )
-        command = f"python -m zoo.evaluate {name}"
-        how = f"Evaluated in {m['eval_seconds']:.0f} s with `{command}`."
     else:
         spread = (
             "NLL standard error over the test images: "
             f"{m['nll_standard_error']:.2f}."
         )
-        how = (
-            f"Evaluated in {m['eval_seconds']:.0f} s with "
-            f"`python -m zoo.evaluate {name}`."
-        )
+    how = (
+        f"Evaluated in {m['eval_seconds']:.0f} s with "
+        f"`python -m zoo.evaluate {name}`."
+    )
     latent = (
         "\n![latent plane](latent_plane.png)\n"
         if config.latent_dim == 2

@@ -466,9 +466,10 @@ def initialize_from(args):
         "--process-id": args.process_id,
     }
     if all(value is None for value in given.values()):
-        if _backend() != "tensorflow" or _tf_config_workers() is None:
+        from_env = _tf_config_workers() if _backend() == "tensorflow" else None
+        if from_env is None:
             return False
-        addresses, index = _tf_config_workers()
+        addresses, index = from_env
         _join_tensorflow(addresses, index)
         return len(addresses) > 1
     missing = [option for option, value in given.items() if value is None]
