@@ -8,6 +8,29 @@ def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {keras.backend.backend()}"
 
 
+# `scripts/test.sh` runs the suite once per backend. A test marked
+# `backend_independent` checks what no backend changes (argument errors,
+# file handling, the console script, commands whose model code other tests
+# run on every backend): it runs with the first backend only, and is left
+# out on the others (KERAS_VAE_BACKEND_TESTS_ONLY=1), unless it is also
+# marked `every_backend` (a module marked as a whole keeps its few smoke
+# tests on every backend).
+BACKEND_TESTS_ONLY = os.environ.get("KERAS_VAE_BACKEND_TESTS_ONLY") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not BACKEND_TESTS_ONLY:
+        return
+    kept, left_out = [], []
+    for item in items:
+        independent = item.get_closest_marker("backend_independent")
+        every = item.get_closest_marker("every_backend")
+        (left_out if independent and not every else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _clean_keras_state():
     """Each test starts from a fresh Keras session, the float32 policy and

@@ -16,6 +16,14 @@ from keras_vae import cli
 from keras_vae.presets import builtin_presets
 from keras_vae.training import configs
 
+# The command line is the same on every backend: its errors, output files,
+# console script and preset listing run with the first backend of
+# scripts/test.sh (tests/conftest.py). The committed presets load, sample
+# and evaluate on every backend in tests/zoo/test_presets.py; the commands
+# that run a model here are smoke-tested on every backend
+# (`every_backend`).
+pytestmark = pytest.mark.backend_independent
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELL = 28 + 2  # An image and the padding after it, in `image_grid`.
 
@@ -95,6 +103,7 @@ def test_no_command_is_a_usage_error(capsys):
     assert "required" in err
 
 
+@pytest.mark.every_backend
 def test_sample(tiny, tmp_path, capsys):
     output = tmp_path / "grid.png"
     status, out, err = run(
@@ -129,6 +138,7 @@ def test_sample_is_reproducible(tiny, tmp_path, capsys):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.every_backend
 def test_reconstruct(tiny, tmp_path, capsys):
     output = tmp_path / "reconstructions.png"
     status, _, err = run(
@@ -197,6 +207,7 @@ def test_interpolate(tiny, tmp_path, capsys):
     assert png_size(output) == grid_size(1, 10, scale=2)
 
 
+@pytest.mark.every_backend
 def test_evaluate_json(tiny, capsys):
     status, out, err = run(
         capsys, "evaluate", tiny, "--json", "-k", 5, "--limit", 20
@@ -489,6 +500,7 @@ def test_train_unknown_preset(capsys):
     )
 
 
+@pytest.mark.every_backend
 def test_train_one_step(tmp_path, capsys, monkeypatch):
     # The training code is the library's: no clone of the repository (its
     # `zoo` package) is needed.
@@ -792,6 +804,7 @@ def tiny_cvae(tmp_path_factory):
     return str(directory)
 
 
+@pytest.mark.every_backend
 def test_conditional_preset_commands(tiny, tiny_cvae, tmp_path, capsys):
     output = tmp_path / "sevens.png"
     status, out, _ = run(
@@ -870,6 +883,7 @@ def test_interpolate_slerp(tiny, tmp_path, capsys):
     assert status == 0 and "linear interpolation" in out
 
 
+@pytest.mark.every_backend
 def test_traverse(tiny, tmp_path, capsys):
     output = tmp_path / "traversal.png"
     status, out, err = run(

@@ -9,6 +9,9 @@ import pytest
 
 import keras_vae
 
+# Names and registrations, the same on every backend (tests/conftest.py).
+pytestmark = pytest.mark.backend_independent
+
 MODULES = [
     "keras_vae",
     "keras_vae.callbacks",

@@ -23,6 +23,11 @@ from keras_vae.training import run as zoo_train
 from keras_vae.utils import _damaged
 from zoo import evaluate as zoo_evaluate
 
+# Argument and file checks, the same on every backend: they run with the
+# first backend of scripts/test.sh (tests/conftest.py); the damaged-file
+# names hold on every backend's loading.
+pytestmark = pytest.mark.backend_independent
+
 
 def run(capsys, *argv):
     """Runs `main(argv)`; returns (status, stdout, stderr)."""
@@ -402,6 +407,7 @@ def test_corrupt_keras_files_are_named_as_damaged(
         _damaged.check_keras_file(path, _DamagedError)
 
 
+@pytest.mark.every_backend
 def test_intact_keras_files_load(keras_file):
     model = _damaged.load_model_or_raise(keras_file / "model.keras")
     assert isinstance(model, keras.Model)

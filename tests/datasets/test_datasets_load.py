@@ -18,6 +18,9 @@ from keras_vae.datasets import _registry
 from keras_vae.datasets import _testing
 from keras_vae.datasets import load
 
+# NumPy arrays from files, whatever the Keras backend (tests/conftest.py).
+pytestmark = pytest.mark.backend_independent
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 

@@ -11,6 +11,10 @@ from keras_vae.datasets import load
 from keras_vae.datasets import load_binarized_test_set
 from keras_vae.datasets import load_dataset
 
+# tf.data pipelines, whatever the Keras backend: with the first backend of
+# scripts/test.sh (tests/conftest.py), but the fit on every backend.
+pytestmark = pytest.mark.backend_independent
+
 NUM_TRAIN = 40
 
 
@@ -191,6 +195,7 @@ class _ReconstructionLoss(keras.layers.Layer):
         return logits
 
 
+@pytest.mark.every_backend
 def test_fit_on_the_current_backend():
     # Like `vae.fit(dataset)`: batches of x only, the loss added by a layer.
     x = keras.Input((28, 28, 1))

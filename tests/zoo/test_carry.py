@@ -8,6 +8,9 @@ import pytest
 
 from zoo import carry
 
+# Archives of a run's files, the same on every backend (tests/conftest.py).
+pytestmark = pytest.mark.backend_independent
+
 
 def test_pack_then_unpack_gives_the_same_run(
     trained_run, tmp_path, monkeypatch
