@@ -28,6 +28,10 @@ bash scripts/install_system_deps.sh || exit 1  # Chromium, for the docs test.
 # families (conditional, VQ-VAE) and the class-accuracy classifier (a
 # minute of CNN training) go with jax, the zoo's backend (the saved state they rely on is tested on every backend by
 # tests/test_vae.py, the preset writes by tests/test_safety_presets.py).
+# Inside the other files, tests marked `backend_independent` (the command
+# line's errors and files, data-set files and pipelines, public names, run
+# archives) also run with the first backend only, except those marked
+# `every_backend` (tests/conftest.py, KERAS_VAE_BACKEND_TESTS_ONLY below).
 once=(tests/docs/test_site.py tests/docs/test_figures.py
       tests/docs/test_generated.py tests/docs/test_docstring_examples.py
       tests/datasets/test_datasets_binarize.py
